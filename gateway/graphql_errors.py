@@ -1,0 +1,48 @@
+"""Gives every GraphQL error a stable `extensions.code`, and masks anything unexpected.
+
+- a ClientError raised by a resolver keeps its message, with its code and extensions;
+- an error outside field execution (syntax, validation, variable coercion) is the client's: BAD_USER_INPUT;
+- anything else is ours: the client sees INTERNAL and the request id, the log gets the traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+
+from gateway.errors import ClientError, ErrorCode
+from gateway.logs import request_id_var
+
+log = logging.getLogger(__name__)
+
+
+def internal_error_message(request_id: str) -> str:
+    return f"Internal error. Quote request id {request_id} when reporting it."
+
+
+def with_code(error: GraphQLError) -> GraphQLError:
+    original = error.original_error
+    if isinstance(original, ClientError):
+        message, extensions = original.message, {**original.extensions, "code": original.code.value}
+    elif original is None and not error.path:
+        message, extensions = error.message, {"code": ErrorCode.BAD_USER_INPUT.value}
+    else:
+        request_id = request_id_var.get()
+        log.error("unexpected error in %s", ".".join(map(str, error.path or [])) or "operation",
+                  exc_info=original or error)
+        message = internal_error_message(request_id)
+        extensions = {"code": ErrorCode.INTERNAL.value, "requestId": request_id}
+    return GraphQLError(message, nodes=error.nodes, source=error.source, positions=error.positions,
+                        path=error.path, original_error=None, extensions=extensions)
+
+
+class ErrorCodeExtension(SchemaExtension):
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        errors = getattr(result, "errors", None)
+        if result is not None and errors:
+            result.errors = [with_code(e) for e in errors]

@@ -1,0 +1,28 @@
+"""DataLoaders, one module per domain; a fresh set per GraphQL operation so caches never outlive it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gateway.db import TenantSession
+from gateway.loaders.agent import AgentByIdLoader
+from gateway.loaders.team import TeamByIdLoader
+from gateway.loaders.tenant import TenantByIdLoader
+from gateway.loaders.user import UserByIdLoader
+
+
+@dataclass(frozen=True)
+class Loaders:
+    tenant_by_id: TenantByIdLoader
+    user_by_id: UserByIdLoader
+    team_by_id: TeamByIdLoader
+    agent_by_id: AgentByIdLoader
+
+    @classmethod
+    def for_session(cls, db: TenantSession) -> Loaders:
+        return cls(
+            tenant_by_id=TenantByIdLoader(db),
+            user_by_id=UserByIdLoader(db),
+            team_by_id=TeamByIdLoader(db),
+            agent_by_id=AgentByIdLoader(db),
+        )

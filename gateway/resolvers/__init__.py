@@ -1,0 +1,1 @@
+"""What root fields and mutations do, one module per domain."""

@@ -1,0 +1,59 @@
+"""The GraphQL schema: root Query and Subscription over the per-domain types."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.types import ExecutionContext
+
+from gateway.context import Context, OperationScopeExtension
+from gateway.graphql_errors import ErrorCodeExtension
+from gateway.resolvers import agent as agent_resolvers
+from gateway.resolvers import tenant as tenant_resolvers
+from gateway.resolvers import viewer as viewer_resolvers
+from gateway.schema.agent import Agent, AgentFilter
+from gateway.schema.pagination import Connection
+from gateway.schema.subscription import Subscription
+from gateway.schema.tenant import Tenant
+from gateway.schema.user import Viewer
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="Who is asking: the token's subject, roles, directory entry and tenant.")
+    async def viewer(self, info: strawberry.Info[Context, None]) -> Viewer:
+        return await viewer_resolvers.viewer(info.context)
+
+    @strawberry.field(description="The tenant of the token.")
+    async def tenant(self, info: strawberry.Info[Context, None]) -> Tenant:
+        return await tenant_resolvers.current_tenant(info.context)
+
+    @strawberry.field(description="The tenant's agents, ordered by name, `first` (default 50, max 200) at a time.")
+    async def agents(
+        self,
+        info: strawberry.Info[Context, None],
+        first: int | None = None,
+        after: str | None = None,
+        filter: AgentFilter | None = None,
+    ) -> Connection[Agent]:
+        return await agent_resolvers.agents(info.context, first, after, filter)
+
+
+class CallPulseSchema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
+        # ErrorCodeExtension logs what is unexpected, with the request id; client errors are not log-worthy.
+        return None
+
+
+def build_schema(**kwargs: Any) -> strawberry.Schema:
+    return CallPulseSchema(
+        query=Query,
+        subscription=Subscription,
+        extensions=[ErrorCodeExtension, OperationScopeExtension],
+        **kwargs,
+    )
+
+
+schema = build_schema()

@@ -1,0 +1,69 @@
+"""The Agent type, its enums and its list filter."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date
+
+import strawberry
+
+from gateway.context import Context
+from gateway.ids import encode_id
+from gateway.loaders.agent import AgentRow
+from gateway.schema.team import Team
+
+
+@strawberry.enum(description="Whether a person or an AI handles the agent's calls.")
+class AgentKind(enum.Enum):
+    HUMAN = "human"
+    AI = "ai"
+
+
+@strawberry.enum(description="Employment status of an agent (presence is tracked separately).")
+class AgentStatus(enum.Enum):
+    ACTIVE = "active"
+    INACTIVE = "inactive"
+    ON_LEAVE = "on_leave"
+
+
+@strawberry.input(description="Narrows a list of agents; every given field must match.")
+class AgentFilter:
+    team_id: strawberry.ID | None = strawberry.field(default=None, description="Only this team's agents.")
+    status: AgentStatus | None = strawberry.field(default=None, description="Only agents in this status.")
+    kind: AgentKind | None = strawberry.field(default=None, description="Only human or only AI agents.")
+
+
+@strawberry.type(description="A human or AI agent handling calls.")
+class Agent:
+    row: strawberry.Private[AgentRow]
+
+    @strawberry.field(description="Global id.")
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(encode_id("Agent", self.row.id))
+
+    @strawberry.field(description="Display name.")
+    def name(self) -> str:
+        return self.row.name
+
+    @strawberry.field(description="Work e-mail address, when known.")
+    def email(self) -> str | None:
+        return self.row.email
+
+    @strawberry.field(description="Human or AI.")
+    def kind(self) -> AgentKind:
+        return AgentKind(self.row.kind)
+
+    @strawberry.field(description="Employment status.")
+    def status(self) -> AgentStatus:
+        return AgentStatus(self.row.status)
+
+    @strawberry.field(description="First day of work.")
+    def hired_on(self) -> date | None:
+        return self.row.hired_on
+
+    @strawberry.field(description="The agent's team, if any.")
+    async def team(self, info: strawberry.Info[Context, None]) -> Team | None:
+        if self.row.team_id is None:
+            return None
+        row = await info.context.loaders.team_by_id.load(self.row.team_id)
+        return Team(row=row) if row is not None else None
