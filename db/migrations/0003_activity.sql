@@ -22,7 +22,8 @@ CREATE INDEX leads_tenant_campaign ON leads (tenant_id, campaign_id, created_at)
 CREATE INDEX leads_tenant_owner ON leads (tenant_id, owner_agent_id);
 CREATE INDEX leads_tenant_stage ON leads (tenant_id, stage);
 
--- One row per stay of a lead in a stage; exited_at is NULL while the lead is still there.
+-- One row per stay of a lead in a stage; exited_at and next_stage are NULL while the lead is still there.
+-- agent_id is the agent whose action moved the lead into this stage (for 'won': the converting call's agent).
 CREATE TABLE lead_stage_history (
     tenant_id  uuid NOT NULL,
     id         bigint GENERATED ALWAYS AS IDENTITY,
@@ -30,9 +31,13 @@ CREATE TABLE lead_stage_history (
     stage      text NOT NULL CHECK (stage IN ('new', 'contacted', 'qualified', 'proposal', 'won', 'lost')),
     entered_at timestamptz NOT NULL,
     exited_at  timestamptz,
+    next_stage text CHECK (next_stage IN ('new', 'contacted', 'qualified', 'proposal', 'won', 'lost')),
+    agent_id   uuid,
     PRIMARY KEY (tenant_id, id),
     FOREIGN KEY (tenant_id, lead_id) REFERENCES leads (tenant_id, id) ON DELETE CASCADE,
-    CHECK (exited_at IS NULL OR exited_at >= entered_at)
+    FOREIGN KEY (tenant_id, agent_id) REFERENCES agents (tenant_id, id) ON DELETE SET NULL (agent_id),
+    CHECK (exited_at IS NULL OR exited_at >= entered_at),
+    CHECK ((exited_at IS NULL) = (next_stage IS NULL))
 );
 CREATE INDEX lead_stage_history_lead ON lead_stage_history (tenant_id, lead_id, entered_at);
 CREATE INDEX lead_stage_history_entered ON lead_stage_history (tenant_id, entered_at);
