@@ -24,6 +24,7 @@ CREATE INDEX leads_tenant_stage ON leads (tenant_id, stage);
 
 -- One row per stay of a lead in a stage; exited_at and next_stage are NULL while the lead is still there.
 -- agent_id is the agent whose action moved the lead into this stage (for 'won': the converting call's agent).
+-- Revenue is booked from 'won' stays: value is the lead's value when it was won.
 CREATE TABLE lead_stage_history (
     tenant_id  uuid NOT NULL,
     id         bigint GENERATED ALWAYS AS IDENTITY,
@@ -33,6 +34,7 @@ CREATE TABLE lead_stage_history (
     exited_at  timestamptz,
     next_stage text CHECK (next_stage IN ('new', 'contacted', 'qualified', 'proposal', 'won', 'lost')),
     agent_id   uuid,
+    value      numeric(14, 2),   -- for 'won': the lead's value booked as revenue at conversion
     PRIMARY KEY (tenant_id, id),
     FOREIGN KEY (tenant_id, lead_id) REFERENCES leads (tenant_id, id) ON DELETE CASCADE,
     FOREIGN KEY (tenant_id, agent_id) REFERENCES agents (tenant_id, id) ON DELETE SET NULL (agent_id),
