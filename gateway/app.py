@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway import db as dbmod
 from gateway.auth import verifier_for
+from gateway.ingest.http import post_events
 from gateway.logs import request_id_var
 from gateway.migrations import migrate, status
 from gateway.schema import schema
@@ -115,6 +116,7 @@ def create_app(settings: Settings, *, admin_dsn: str | None = None) -> Starlette
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        app.state.settings = settings
         app.state.verifier = verifier_for(settings)
         database = await open_database(settings, admin_dsn)
         app.state.db = database
@@ -131,6 +133,7 @@ def create_app(settings: Settings, *, admin_dsn: str | None = None) -> Starlette
         routes=[
             Route("/graphql", endpoint=view, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", endpoint=view),
+            Route("/api/v1/events", endpoint=post_events, methods=["POST"]),
             Route("/healthz", endpoint=healthz),
             Route("/readyz", endpoint=readyz),
             Mount("/static", app=StaticFiles(packages=[("gateway", "static")]), name="static"),

@@ -61,6 +61,8 @@ class Settings:
     migrate_on_start: bool
     graphiql: bool
     log_level: str
+    ingest_max_bytes: int
+    ingest_max_events: int
 
     @property
     def embedded(self) -> bool:
@@ -91,4 +93,6 @@ class Settings:
             migrate_on_start=_flag(env.get("CALLPULSE_MIGRATE_ON_START"), True),
             graphiql=_flag(env.get("CALLPULSE_GRAPHIQL"), True),
             log_level=(env.get("CALLPULSE_LOG_LEVEL") or "INFO").upper(),
+            ingest_max_bytes=_int(env, "CALLPULSE_INGEST_MAX_BYTES", 5 * 1024 * 1024),
+            ingest_max_events=_int(env, "CALLPULSE_INGEST_MAX_EVENTS", 5000),
         )

@@ -6,7 +6,7 @@ from importlib.resources import files
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -17,16 +17,9 @@ from gateway.auth import TokenVerifier, bearer_token
 from gateway.context import Context
 from gateway.errors import ErrorCode, Unauthenticated
 from gateway.logs import request_id_var
+from gateway.responses import unauthenticated_response
 
 PRINCIPAL_KEY = "callpulse.principal"
-
-
-def unauthenticated_response(error: Unauthenticated, request_id: str) -> JSONResponse:
-    """HTTP 401 with a GraphQL-shaped body, so GraphQL clients show the reason."""
-    body = {"errors": [{"message": error.message,
-                        "extensions": {"code": ErrorCode.UNAUTHENTICATED.value, "reason": error.reason,
-                                       "requestId": request_id}}]}
-    return JSONResponse(body, status_code=401, headers={"WWW-Authenticate": 'Bearer realm="callpulse"'})
 
 
 def _wants_ide(request: Request) -> bool:
@@ -56,7 +49,7 @@ class GraphQLView(GraphQL[Context, None]):
                     token = bearer_token(request.headers.get("authorization"))
                     scope[PRINCIPAL_KEY] = self._verifier(request).verify(token)
                 except Unauthenticated as e:
-                    await unauthenticated_response(e, request_id_var.get())(scope, receive, send)
+                    await unauthenticated_response(e)(scope, receive, send)
                     return
         await super().__call__(scope, receive, send)
 

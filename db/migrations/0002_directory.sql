@@ -10,7 +10,7 @@ CREATE TABLE teams (
     updated_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (tenant_id, id)
 );
-CREATE UNIQUE INDEX teams_tenant_name ON teams (tenant_id, name);
+CREATE INDEX teams_tenant_name ON teams (tenant_id, name);
 
 CREATE TABLE agents (
     tenant_id  uuid NOT NULL REFERENCES tenants (id),
@@ -43,8 +43,8 @@ CREATE TABLE users (
     -- A user acting as an agent is linked to that agent's row.
     CONSTRAINT users_agent_link CHECK (role <> 'agent' OR agent_id IS NOT NULL)
 );
-CREATE UNIQUE INDEX users_tenant_email ON users (tenant_id, lower(email));
-CREATE UNIQUE INDEX users_tenant_agent ON users (tenant_id, agent_id) WHERE agent_id IS NOT NULL;
+CREATE INDEX users_tenant_email ON users (tenant_id, lower(email));
+CREATE INDEX users_tenant_agent ON users (tenant_id, agent_id) WHERE agent_id IS NOT NULL;
 
 CREATE TABLE team_managers (
     tenant_id  uuid NOT NULL,

@@ -11,9 +11,11 @@ from strawberry.types import ExecutionContext
 from gateway.context import Context, OperationScopeExtension
 from gateway.graphql_errors import ErrorCodeExtension
 from gateway.resolvers import agent as agent_resolvers
+from gateway.resolvers import ingest as ingest_resolvers
 from gateway.resolvers import tenant as tenant_resolvers
 from gateway.resolvers import viewer as viewer_resolvers
 from gateway.schema.agent import Agent, AgentFilter
+from gateway.schema.ingest import EventInput, IngestReport
 from gateway.schema.pagination import Connection
 from gateway.schema.subscription import Subscription
 from gateway.schema.tenant import Tenant
@@ -41,6 +43,13 @@ class Query:
         return await agent_resolvers.agents(info.context, first, after, filter)
 
 
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Ingests up to 1,000 events for the token's tenant (roles service or admin).")
+    async def track_events(self, info: strawberry.Info[Context, None], events: list[EventInput]) -> IngestReport:
+        return await ingest_resolvers.track_events(info.context, events)
+
+
 class CallPulseSchema(strawberry.Schema):
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
         # ErrorCodeExtension logs what is unexpected, with the request id; client errors are not log-worthy.
@@ -50,6 +59,7 @@ class CallPulseSchema(strawberry.Schema):
 def build_schema(**kwargs: Any) -> strawberry.Schema:
     return CallPulseSchema(
         query=Query,
+        mutation=Mutation,
         subscription=Subscription,
         extensions=[ErrorCodeExtension, OperationScopeExtension],
         **kwargs,

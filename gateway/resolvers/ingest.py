@@ -1,0 +1,28 @@
+"""The trackEvents mutation: small batches over GraphQL, the same rules as POST /api/v1/events."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from gateway.auth import Role
+from gateway.context import Context
+from gateway.errors import BadUserInput
+from gateway.ingest.service import ingest
+from gateway.schema.ingest import EventInput, IngestReport, RejectedEvent
+
+MAX_EVENTS: Final = 1000
+
+
+async def track_events(context: Context, events: list[EventInput]) -> IngestReport:
+    context.require(Role.SERVICE, Role.ADMIN)
+    if len(events) > MAX_EVENTS:
+        raise BadUserInput(f"at most {MAX_EVENTS} events per trackEvents call; use POST /api/v1/events",
+                           argument="events")
+    raw = [{"id": str(e.id), "type": e.type, "occurred_at": e.occurred_at, "data": e.data} for e in events]
+    result = await ingest(context.db, raw)
+    return IngestReport(
+        accepted=result.accepted,
+        duplicates=result.duplicates,
+        rejected=[RejectedEvent(index=r.index, id=r.id, code=r.code, reason=r.reason, field=r.field)
+                  for r in sorted(result.rejected, key=lambda r: r.index)],
+    )
