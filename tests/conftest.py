@@ -19,12 +19,18 @@ from pathlib import Path
 import asyncpg
 import pytest
 import uvicorn
+from hypothesis import settings as hypothesis_settings
 
 from gateway import db as dbmod
 from gateway.app import create_app
 from gateway.auth import mint_token
 from gateway.migrations import migrate
 from gateway.settings import DEFAULT_APP_ROLE, Settings
+
+# Property tests: a lighter profile on CI keeps the suite well inside its time budget.
+hypothesis_settings.register_profile("dev", max_examples=25, deadline=None)
+hypothesis_settings.register_profile("ci", max_examples=10, deadline=None)
+hypothesis_settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 TEST_JWT_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
 
