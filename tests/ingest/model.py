@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from itertools import pairwise
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -99,7 +100,7 @@ class TenantModel:
                                     Decimal | None]]:
         """Calls, tasks, statuses and stays into contributions; returns the stays for the funnel."""
         for call, d in self.calls.items():
-            started, ended = ts(d["started_at"]), ts(d["ended_at"])
+            started = ts(d["started_at"])
             answered = ts(d["answered_at"]) if d.get("answered_at") else None
             inbound = d["direction"] == "inbound"
             agent, campaign = (UUID(d[k]) if d.get(k) else None for k in ("agent_id", "campaign_id"))
@@ -120,7 +121,7 @@ class TenantModel:
             self.add(at, None, agent, None, tasks_completed=1)
         for agent, changes in self.statuses.items():
             ordered = sorted(changes)
-            for (start, status), (end, _) in zip(ordered, ordered[1:], strict=False):
+            for (start, status), (end, _) in pairwise(ordered):
                 if status == "offline":
                     continue
                 cursor = start

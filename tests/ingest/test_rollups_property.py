@@ -152,7 +152,8 @@ def threaded_gateway(database: TestDatabase) -> Iterator[str]:
     thread.start()
     deadline = time.monotonic() + 30
     while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "gateway did not start"
+        assert thread.is_alive(), "gateway exited during start-up"
+        assert time.monotonic() < deadline, "gateway did not start"
         time.sleep(0.01)
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
@@ -218,7 +219,7 @@ async def stored_rollups(database: TestDatabase, tenant: uuid.UUID) -> dict[str,
     try:
         found: dict[str, dict[tuple[Any, ...], Any]] = {}
         for table, keys in KEYS.items():
-            columns = FUNNEL + ["time_in_stage_histogram"] if table == "conversion_funnels" else COUNTERS
+            columns = [*FUNNEL, "time_in_stage_histogram"] if table == "conversion_funnels" else COUNTERS
             rows = await conn.fetch(f"SELECT * FROM {table} WHERE tenant_id = $1", tenant)  # noqa: S608
             found[table] = {}
             for r in rows:
