@@ -14,6 +14,7 @@ import asyncpg
 import uvicorn
 
 from gateway import db as dbmod
+from gateway import rollups
 from gateway.app import create_app
 from gateway.auth import Role, mint_token, signing_secret
 from gateway.errors import CallPulseError
@@ -107,6 +108,27 @@ async def _seed(settings: Settings, options: SeedOptions) -> None:
         print(f"tenant {t.id}  {t.name} ({t.timezone})  admin user {t.admin_user_id}")
 
 
+async def _rollups(settings: Settings, action: str, tenant: UUID | None, from_day: date | None,
+                   to_day: date | None) -> int:
+    admin_dsn = await _prepared_admin_dsn(settings)
+    conn = await asyncpg.connect(admin_dsn)
+    try:
+        found = 0
+        for tenant_id in await rollups.tenants(conn, tenant):
+            if action == "rebuild":
+                await rollups.rebuild(conn, tenant_id, from_day, to_day)
+                print(f"rebuilt {tenant_id}")
+                continue
+            differences = await rollups.check(conn, tenant_id, from_day, to_day)
+            found += len(differences)
+            for d in differences:
+                print(d)
+            print(f"{tenant_id}: {len(differences)} difference(s)")
+        return 1 if found else 0
+    finally:
+        await conn.close()
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="callpulse", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -121,6 +143,11 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--calls-per-day", type=int, default=3000, help="per tenant, on an average weekday")
     s.add_argument("--seed", type=int, default=42)
     s.add_argument("--end-date", type=date.fromisoformat, default=None, help="last seeded day (default: today)")
+    r = sub.add_parser("rollups", help="rebuild rollups from raw data, or check them against a rebuild")
+    r.add_argument("action", choices=["rebuild", "check"])
+    r.add_argument("--tenant", type=UUID, default=None, help="one tenant (default: all)")
+    r.add_argument("--from", dest="from_day", type=date.fromisoformat, default=None, help="first local day")
+    r.add_argument("--to", dest="to_day", type=date.fromisoformat, default=None, help="last local day")
     t = sub.add_parser("token", help="mint a development token signed with the configured secret")
     t.add_argument("--tenant", type=UUID, required=True)
     t.add_argument("--user", required=True, help="the `sub` claim: a user id (or a service name)")
@@ -144,6 +171,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(_serve(settings, None))
         elif args.command == "migrate":
             asyncio.run(_migrate(settings, args.status))
+        elif args.command == "rollups":
+            return asyncio.run(_rollups(settings, args.action, args.tenant, args.from_day, args.to_day))
         elif args.command == "seed":
             options = SeedOptions(tenants=args.tenants, days=args.days, agents=args.agents,
                                   calls_per_day=args.calls_per_day, seed=args.seed, end_date=args.end_date)

@@ -1,0 +1,55 @@
+"""`callpulse rollups check` finds drift, `rebuild` repairs it, and a range rebuild touches only its days."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+import asyncpg
+
+from gateway import rollups
+from tests.factories import make_agent, make_tenant
+
+CALL = """
+INSERT INTO calls (tenant_id, id, direction, agent_id, started_at, answered_at, ended_at, talk_seconds, outcome)
+VALUES ($1, gen_random_uuid(), 'inbound', $2, $3::timestamptz, $3::timestamptz + interval '5 seconds',
+        $3::timestamptz + interval '2 minutes', 100,
+        'connected')
+"""
+
+
+async def seeded(conn: asyncpg.Connection) -> uuid.UUID:
+    tenant = await make_tenant(conn, "T", "America/New_York")
+    agent = await make_agent(conn, tenant, "A")
+    for moment in ("2026-03-07T15:00:00Z", "2026-03-08T15:00:00Z", "2026-03-09T03:30:00Z"):
+        await conn.execute(CALL, tenant, agent, datetime.fromisoformat(moment))
+    return tenant
+
+
+async def test_check_is_clean_after_incremental_maintenance(admin_conn: asyncpg.Connection) -> None:
+    tenant = await seeded(admin_conn)
+    assert await rollups.check(admin_conn, tenant) == []
+
+
+async def test_check_reports_drift_and_rebuild_repairs_it(admin_conn: asyncpg.Connection) -> None:
+    tenant = await seeded(admin_conn)
+    await admin_conn.execute("UPDATE daily_reports SET calls_total = 99 WHERE day = '2026-03-08'")
+    await admin_conn.execute("DELETE FROM agent_metrics WHERE day = '2026-03-07'")
+    # when
+    differences = await rollups.check(admin_conn, tenant)
+    # then
+    calls_total = {(d.table, d.key[-1], d.stored, d.rebuilt) for d in differences if d.column == "calls_total"}
+    assert calls_total == {("daily_reports", date(2026, 3, 8), 99, 2), ("agent_metrics", date(2026, 3, 7), None, 1)}
+    assert await admin_conn.fetchval("SELECT calls_total FROM daily_reports WHERE day = '2026-03-08'") == 99
+    await rollups.rebuild(admin_conn, tenant)
+    assert await rollups.check(admin_conn, tenant) == []
+    assert await admin_conn.fetchval("SELECT calls_total FROM daily_reports WHERE day = '2026-03-08'") == 2
+
+
+async def test_a_range_rebuild_leaves_other_days_alone(admin_conn: asyncpg.Connection) -> None:
+    tenant = await seeded(admin_conn)
+    await admin_conn.execute("UPDATE daily_reports SET calls_total = 50")
+    await rollups.rebuild(admin_conn, tenant, date(2026, 3, 8), date(2026, 3, 8))
+    days = dict(await admin_conn.fetch("SELECT day, calls_total FROM daily_reports ORDER BY day"))
+    # 03:30Z on the 9th is still the 8th in New York
+    assert days == {date(2026, 3, 7): 50, date(2026, 3, 8): 2}
