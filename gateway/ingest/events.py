@@ -7,6 +7,7 @@ import json
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final
@@ -215,6 +216,12 @@ EVENT_TYPES: Final[Mapping[str, tuple[Field, ...]]] = {
 }
 
 
+# Per type, the fields that reference directory rows.
+REFERENCING: Final[Mapping[str, tuple[Field, ...]]] = {
+    t: tuple(f for f in fields if f.references is not None) for t, fields in EVENT_TYPES.items()
+}
+
+
 @dataclass(frozen=True)
 class Event:
     """One validated event."""
@@ -227,14 +234,15 @@ class Event:
     raw: Mapping[str, Any]
     sha256: bytes
 
+    @cached_property
     def references(self) -> list[tuple[str, str, UUID]]:
         """(field, kind, id) of every directory row this event points at."""
         found: list[tuple[str, str, UUID]] = []
-        for f in EVENT_TYPES[self.type]:
+        for f in REFERENCING[self.type]:
             value = self.data.get(f.name)
-            if f.references is None or value is None:
-                continue
-            found.extend((f.name, f.references, v) for v in (value if isinstance(value, list) else [value]))
+            kind = f.references
+            if value is not None and kind is not None:
+                found.extend((f.name, kind, v) for v in (value if isinstance(value, list) else [value]))
         return found
 
 

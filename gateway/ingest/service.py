@@ -111,7 +111,7 @@ async def _check_references(db: TenantSession, events: list[Event], result: Inge
         kept.append(e)
     wanted: dict[str, set[UUID]] = defaultdict(set)
     for e in kept:
-        for _, kind, ref in e.references():
+        for _, kind, ref in e.references:
             wanted[kind].add(ref)
         if e.type in CREATES:
             kind, key = CREATES[e.type]
@@ -127,7 +127,7 @@ async def _check_references(db: TenantSession, events: list[Event], result: Inge
             if e.data[key] in in_db.get(kind, set()):
                 result.rejected.append(_conflict(e, f"{kind} {e.data[key]} already exists"))
                 continue
-        missing = next(((name, kind, ref) for name, kind, ref in e.references()
+        missing = next(((name, kind, ref) for name, kind, ref in e.references
                         if ref not in in_db.get(kind, set()) and ref not in created[kind]), None)
         if missing is not None:
             name, kind, ref = missing
