@@ -101,8 +101,8 @@ async def prepare(server_dsn: str) -> tuple[str, uuid.UUID, list[uuid.UUID], lis
         await conn.copy_records_to_table("campaigns", records=[(tenant, c, f"campaign {i}")
                                                                for i, c in enumerate(campaigns)],
                                          columns=["tenant_id", "id", "name"])
-        await conn.execute("INSERT INTO leads (tenant_id, id, source) SELECT $1, l, 'web_form' FROM unnest($2::uuid[]) l",
-                           tenant, leads)
+        await conn.execute("INSERT INTO leads (tenant_id, id, source) "
+                           "SELECT $1, l, 'web_form' FROM unnest($2::uuid[]) l", tenant, leads)
     finally:
         await conn.close()
     return dsn, tenant, agents, campaigns, leads
