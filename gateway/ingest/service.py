@@ -10,6 +10,7 @@ from typing import Any, Final
 from uuid import UUID
 
 import asyncpg
+import orjson
 
 from gateway.db import TenantSession
 from gateway.errors import ErrorCode
@@ -154,7 +155,7 @@ async def _record(db: TenantSession, events: list[Event], result: IngestResult) 
                 result.rejected.append(_conflict(e, "an event with this id was already stored with another payload"))
     await store.run(db, store.RECORD_EVENTS, [
         (e.id, e.occurred_at, e.type, e.data.get("name") if e.type == "track" else None,
-         e.data.get("category"), e.data.get("user_id"), e.raw) for e in accepted
+         e.data.get("category"), e.data.get("user_id"), orjson.dumps(e.raw).decode()) for e in accepted
     ], 7)
     return accepted
 

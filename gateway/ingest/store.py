@@ -34,8 +34,8 @@ RETURNING id
 
 RECORD_EVENTS: Final = """
 INSERT INTO analytics_events (tenant_id, id, occurred_at, event_type, name, category, user_id, payload)
-SELECT $1, u.id, u.occurred_at, u.event_type, u.name, u.category, u.user_id, u.payload
-FROM unnest($2::uuid[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::uuid[], $8::jsonb[])
+SELECT $1, u.id, u.occurred_at, u.event_type, u.name, u.category, u.user_id, u.payload::jsonb
+FROM unnest($2::uuid[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::uuid[], $8::text[])
     AS u(id, occurred_at, event_type, name, category, user_id, payload)
 """
 
