@@ -72,6 +72,8 @@ def demo(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], int, Path]]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
 
 
 def read_token(process: subprocess.Popen[str], deadline: float) -> str:

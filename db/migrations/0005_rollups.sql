@@ -223,14 +223,23 @@ SELECT format($sql$
     q AS (%5$s RETURNING 1),
     d AS (%6$s RETURNING 1),
     changed AS (
-        SELECT c.tenant_id,
-               min(coalesce(c.ts, c.local_day::timestamp AT TIME ZONE c.timezone)) AS span_from,
-               max(coalesce(c.ts, (c.local_day + 1)::timestamp AT TIME ZONE c.timezone)) AS span_to,
-               array_remove(array_agg(DISTINCT c.agent_id), NULL) AS agents,
-               array_remove(array_agg(DISTINCT c.campaign_id), NULL) AS campaigns
-        FROM c GROUP BY c.tenant_id
-    )
-    SELECT count(rollup_signal(ch.tenant_id, ch.agents, ch.campaigns, ch.span_from, ch.span_to)) FROM changed ch
+        -- Only day-level contributions (spend) need their day's bounds in the tenant's zone.
+        SELECT s.tenant_id,
+               least(s.ts_from, s.day_from::timestamp AT TIME ZONE s.timezone) AS span_from,
+               greatest(s.ts_to, (s.day_to + 1)::timestamp AT TIME ZONE s.timezone) AS span_to
+        FROM (SELECT c.tenant_id, min(c.timezone) AS timezone, min(c.ts) AS ts_from, max(c.ts) AS ts_to,
+                     min(c.local_day) FILTER (WHERE c.ts IS NULL) AS day_from,
+                     max(c.local_day) FILTER (WHERE c.ts IS NULL) AS day_to
+              FROM c GROUP BY c.tenant_id) AS s
+    ),
+    agents AS (SELECT DISTINCT c.tenant_id, c.agent_id FROM c WHERE c.agent_id IS NOT NULL),
+    campaigns AS (SELECT DISTINCT c.tenant_id, c.campaign_id FROM c WHERE c.campaign_id IS NOT NULL)
+    SELECT count(rollup_signal(
+        ch.tenant_id,
+        ARRAY(SELECT a.agent_id FROM agents a WHERE a.tenant_id = ch.tenant_id),
+        ARRAY(SELECT m.campaign_id FROM campaigns m WHERE m.tenant_id = ch.tenant_id),
+        ch.span_from, ch.span_to))
+    FROM changed ch
 $sql$,
     format(rollup_contributions_sql(source), relation),
     CASE WHEN from_day IS NULL THEN 'true'
@@ -300,8 +309,13 @@ $sql$,
 $$;
 
 -- The one trigger function of every raw table: its statement's rows, signed, into the rollups.
+-- A bulk load on the maintenance path (the seeder) may set callpulse.defer_rollups for its transaction and call
+-- rollup_rebuild() for its tenant before committing: the same numbers, one set-based pass instead of one per
+-- COPY chunk. Only the tables' owner can defer; for everyone else the setting is ignored.
+-- JIT is off: the dynamic statements' cost estimates trip it, and compiling takes longer than running them.
 CREATE FUNCTION rollup_trigger() RETURNS trigger
     LANGUAGE plpgsql
+    SET jit = off
 AS $$
 DECLARE
     relation text := CASE TG_OP
@@ -310,6 +324,10 @@ DECLARE
         ELSE '(SELECT 1 AS sign, * FROM new_rows UNION ALL SELECT -1 AS sign, * FROM old_rows)'
     END;
 BEGIN
+    IF current_setting('callpulse.defer_rollups', true) = 'on'
+       AND pg_has_role((SELECT relowner FROM pg_class WHERE oid = TG_RELID), 'MEMBER') THEN
+        RETURN NULL;
+    END IF;
     EXECUTE rollup_apply_sql(TG_TABLE_NAME, relation);
     IF TG_TABLE_NAME = 'lead_stage_history' THEN
         EXECUTE funnel_apply_sql(relation);
@@ -339,6 +357,7 @@ $$;
 CREATE FUNCTION rollup_rebuild(tenant uuid, from_day date DEFAULT NULL, to_day date DEFAULT NULL)
     RETURNS void
     LANGUAGE plpgsql
+    SET jit = off
 AS $$
 DECLARE
     lo date := coalesce(from_day, '-infinity'::date);

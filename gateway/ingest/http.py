@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from gateway.auth import Role, bearer_token
-from gateway.errors import BadUserInput, ErrorCode, Unauthenticated
+from gateway.errors import BadUserInput, ErrorCode, NotFound, Unauthenticated
 from gateway.graphql_errors import internal_error_message
 from gateway.ingest.service import ingest_batch
 from gateway.logs import request_id_var
@@ -83,6 +83,8 @@ async def post_events(request: Request) -> Response:
                               reason="too_many_events", limit=settings.ingest_max_events)
     try:
         result = await ingest_batch(request.app.state.db.app, principal.tenant_id, events)
+    except NotFound as e:
+        return error_response(404, e.code, e.message)
     except Exception:
         request_id = request_id_var.get()
         log.exception("ingestion failed; nothing of the batch was stored")

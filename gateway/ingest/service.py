@@ -13,7 +13,7 @@ import asyncpg
 import orjson
 
 from gateway.db import TenantSession
-from gateway.errors import ErrorCode
+from gateway.errors import ErrorCode, NotFound
 from gateway.ingest import store
 from gateway.ingest.events import Event, Rejection, parse_event
 
@@ -59,6 +59,8 @@ def _latest(events: Iterable[Event], key: Callable[[Event], Any]) -> list[Event]
 
 async def ingest(db: TenantSession, raw_events: Sequence[Any]) -> IngestResult:
     """Stores the valid, new events of a batch and reports every other one; the tenant is the session's."""
+    if not await db.fetchval(store.TENANT_EXISTS, db.tenant_id):
+        raise NotFound("the token's tenant does not exist")
     result = IngestResult()
     parsed: list[Event] = []
     for index, raw in enumerate(raw_events):

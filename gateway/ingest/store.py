@@ -20,6 +20,8 @@ KNOWN_BY_KIND: Final = {
     "call": "SELECT id FROM calls WHERE tenant_id = $1 AND id = any($2::uuid[])",
 }
 
+TENANT_EXISTS: Final = "SELECT EXISTS (SELECT FROM tenants WHERE id = $1)"
+
 STORED_HASHES: Final = """
 SELECT id, payload_sha256 FROM analytics_event_ids WHERE tenant_id = $1 AND id = any($2::uuid[])
 """

@@ -151,6 +151,16 @@ async def test_only_service_and_admin_tokens_may_ingest(
     assert response.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 
 
+async def test_a_token_for_an_unknown_tenant_gets_404_and_stores_nothing(
+    gateway: LiveGateway, admin_conn: asyncpg.Connection
+) -> None:
+    response = await post(gateway, service_token(gateway, uuid.uuid4()), [event("track", {"name": "x",
+                                                                                           "category": "action"})])
+    assert response.status_code == 404
+    assert response.json()["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    assert await admin_conn.fetchval("SELECT count(*) FROM analytics_events") == 0
+
+
 async def test_a_missing_token_gets_401(gateway: LiveGateway) -> None:
     async with httpx.AsyncClient(base_url=gateway.url) as client:
         response = await client.post("/api/v1/events", json=[])
