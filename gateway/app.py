@@ -86,7 +86,8 @@ async def _partition_upkeep(database: dbmod.Database) -> None:
             log.exception("partition upkeep failed; will retry")
 
 
-async def open_database(settings: Settings, admin_dsn: str | None = None) -> dbmod.Database:
+async def open_database(settings: Settings, admin_dsn: str | None = None,
+                        query_logger: dbmod.QueryLogger | None = None) -> dbmod.Database:
     """Pools for both paths, after migrations (when enabled) and a check of the request role's powers."""
     admin_dsn = admin_dsn or await dbmod.resolve_admin_dsn(settings)
     admin = await dbmod.create_pool(admin_dsn, min_size=1, max_size=2)
@@ -97,8 +98,8 @@ async def open_database(settings: Settings, admin_dsn: str | None = None) -> dbm
                 if settings.app_database_url is None:
                     await dbmod.ensure_request_role(conn, settings.app_role, settings.app_db_password)
         await dbmod.maintain_partitions(admin)
-        app_pool = await dbmod.create_pool(dbmod.app_dsn(settings, admin_dsn),
-                                           min_size=settings.pool_min_size, max_size=settings.pool_max_size)
+        app_pool = await dbmod.create_pool(dbmod.app_dsn(settings, admin_dsn), min_size=settings.pool_min_size,
+                                           max_size=settings.pool_max_size, query_logger=query_logger)
     except BaseException:
         await admin.close()
         raise
@@ -111,14 +112,16 @@ async def open_database(settings: Settings, admin_dsn: str | None = None) -> dbm
     return dbmod.Database(admin=admin, app=app_pool)
 
 
-def create_app(settings: Settings, *, admin_dsn: str | None = None) -> Starlette:
+def create_app(settings: Settings, *, admin_dsn: str | None = None,
+               query_logger: dbmod.QueryLogger | None = None) -> Starlette:
+    """The application; `query_logger` sees every statement of the request path (for tests and benchmarks)."""
     view = GraphQLView(schema, verifier_key="verifier", graphiql=settings.graphiql)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.settings = settings
         app.state.verifier = verifier_for(settings)
-        database = await open_database(settings, admin_dsn)
+        database = await open_database(settings, admin_dsn, query_logger)
         app.state.db = database
         upkeep = asyncio.create_task(_partition_upkeep(database))
         try:

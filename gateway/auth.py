@@ -31,6 +31,10 @@ class Role(enum.StrEnum):
     SERVICE = "service"
 
 
+# Roles that may read people's data (agents, users, their metrics): every human role, not the platform's tokens.
+READERS: Final = (Role.ADMIN, Role.MANAGER, Role.AGENT, Role.VIEWER)
+
+
 @dataclass(frozen=True)
 class Principal:
     """Who is asking: verified user id, tenant and roles."""

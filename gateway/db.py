@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -19,6 +20,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 from uuid import UUID
 
 import asyncpg
+from asyncpg.connection import LoggedQuery
 from asyncpg.pool import PoolConnectionProxy
 
 from gateway.errors import ConfigurationError, DatabaseRoleError
@@ -129,8 +131,18 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         await conn.set_type_codec(type_name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
-async def create_pool(dsn: str, *, min_size: int, max_size: int) -> asyncpg.Pool:
-    pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size, init=_init_connection)
+QueryLogger = Callable[[LoggedQuery], None]
+
+
+async def create_pool(dsn: str, *, min_size: int, max_size: int, query_logger: QueryLogger | None = None
+                      ) -> asyncpg.Pool:
+    """A pool whose connections decode JSON; `query_logger` sees every statement (tests and benchmarks count them)."""
+    async def init(conn: asyncpg.Connection) -> None:
+        await _init_connection(conn)
+        if query_logger is not None:
+            conn.add_query_logger(query_logger)
+
+    pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size, init=init)
     assert pool is not None
     return pool
 

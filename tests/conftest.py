@@ -24,6 +24,7 @@ from hypothesis import settings as hypothesis_settings
 from gateway import db as dbmod
 from gateway.app import create_app
 from gateway.auth import mint_token
+from gateway.db import QueryLogger
 from gateway.migrations import migrate
 from gateway.settings import DEFAULT_APP_ROLE, Settings
 
@@ -178,10 +179,11 @@ async def gateway_factory() -> AsyncIterator[GatewayFactory]:
     """`await start(database, **env)` serves the app through uvicorn on a free port (real HTTP, real ws)."""
     started: list[LiveGateway] = []
 
-    async def start(database: TestDatabase, **env: str) -> LiveGateway:
+    async def start(database: TestDatabase, query_logger: QueryLogger | None = None, **env: str) -> LiveGateway:
         settings = settings_for(database, **env)
         port = free_port()
-        config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_config=None,
+        config = uvicorn.Config(create_app(settings, query_logger=query_logger), host="127.0.0.1", port=port,
+                                log_config=None,
                                 ws="websockets-sansio", lifespan="on")
         server = uvicorn.Server(config)
         task = asyncio.create_task(server.serve())

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from gateway.auth import Role
+from gateway.auth import READERS
 from gateway.context import Context
 from gateway.errors import BadUserInput
 from gateway.ids import decode_id
 from gateway.loaders import agent as agent_sql
 from gateway.schema.agent import Agent, AgentFilter
 from gateway.schema.pagination import Connection, Edge, PageInfo, decode_cursor, encode_cursor, page_size
-
-# People's data: every human role may read it, the platform's machine tokens may not.
-READERS = (Role.ADMIN, Role.MANAGER, Role.AGENT, Role.VIEWER)
 
 
 def _filter(flt: AgentFilter | None) -> agent_sql.AgentFilter:

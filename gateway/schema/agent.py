@@ -10,6 +10,10 @@ import strawberry
 from gateway.context import Context
 from gateway.ids import encode_id
 from gateway.loaders.agent import AgentRow
+from gateway.metrics import Metric, Scope
+from gateway.periods import Granularity
+from gateway.resolvers import metrics as metric_resolvers
+from gateway.schema.metrics import DateRange, Metrics, Series
 from gateway.schema.team import Team
 
 
@@ -67,3 +71,12 @@ class Agent:
             return None
         row = await info.context.loaders.team_by_id.load(self.row.team_id)
         return Team(row=row) if row is not None else None
+
+    @strawberry.field(description="The agent's metrics over a range of tenant-local days.")
+    async def metrics(self, info: strawberry.Info[Context, None], range: DateRange) -> Metrics:
+        return await metric_resolvers.metrics(info.context, Scope.AGENT, self.row.id, range)
+
+    @strawberry.field(description="The agent's metrics per bucket (parallel arrays).")
+    async def series(self, info: strawberry.Info[Context, None], metrics: list[Metric], range: DateRange,
+                     granularity: Granularity) -> Series:
+        return await metric_resolvers.series(info.context, Scope.AGENT, self.row.id, metrics, range, granularity)

@@ -6,8 +6,13 @@ from datetime import datetime
 
 import strawberry
 
+from gateway.context import Context
 from gateway.ids import encode_id
 from gateway.loaders.tenant import TenantRow
+from gateway.metrics import Metric, Scope
+from gateway.periods import Granularity
+from gateway.resolvers import metrics as metric_resolvers
+from gateway.schema.metrics import DateRange, Metrics, Series
 
 
 @strawberry.type(description="A company using CallPulse; all its data is isolated from every other tenant's.")
@@ -37,3 +42,12 @@ class Tenant:
     @strawberry.field(description="When the tenant was created.")
     def created_at(self) -> datetime:
         return self.row.created_at
+
+    @strawberry.field(description="The tenant's metrics over a range of tenant-local days.")
+    async def metrics(self, info: strawberry.Info[Context, None], range: DateRange) -> Metrics:
+        return await metric_resolvers.metrics(info.context, Scope.TENANT, self.row.id, range)
+
+    @strawberry.field(description="The tenant's metrics per bucket (parallel arrays).")
+    async def series(self, info: strawberry.Info[Context, None], metrics: list[Metric], range: DateRange,
+                     granularity: Granularity) -> Series:
+        return await metric_resolvers.series(info.context, Scope.TENANT, self.row.id, metrics, range, granularity)
