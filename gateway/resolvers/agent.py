@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from uuid import UUID
-
 from gateway.auth import READERS
 from gateway.context import Context
-from gateway.errors import BadUserInput
 from gateway.ids import decode_id
 from gateway.loaders import agent as agent_sql
 from gateway.schema.agent import Agent, AgentFilter
-from gateway.schema.pagination import Connection, Edge, PageInfo, decode_cursor, encode_cursor, page_size
+from gateway.schema.pagination import Connection, connection, name_position, page_size
 
 
 def _filter(flt: AgentFilter | None) -> agent_sql.AgentFilter:
@@ -28,29 +25,10 @@ async def agents(context: Context, first: int | None, after: str | None,
     context.require(*READERS)
     limit = page_size(first)
     where = _filter(flt)
-    position: tuple[str, UUID] | None = None
-    if after is not None:
-        name, key = decode_cursor(after, 2)
-        try:
-            position = (str(name), UUID(str(key)))
-        except ValueError:
-            raise BadUserInput("the cursor is malformed", argument="after") from None
-    rows = await agent_sql.agents_page(context.db, where, position, limit + 1)
-    has_next = len(rows) > limit
-    rows = rows[:limit]
-    edges = [Edge(cursor=encode_cursor([r.name, str(r.id)]), node=Agent(row=r)) for r in rows]
+    rows = await agent_sql.agents_page(context.db, where, name_position(after), limit + 1)
     db = context.db
 
     async def count() -> int:
         return await agent_sql.agents_count(db, where)
 
-    return Connection(
-        edges=edges,
-        page_info=PageInfo(
-            has_next_page=has_next,
-            has_previous_page=after is not None,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
-        ),
-        count_fn=count,
-    )
+    return connection(rows, limit, after, lambda r: Agent(row=r), lambda r: [r.name, str(r.id)], count)

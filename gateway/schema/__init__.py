@@ -11,10 +11,12 @@ from strawberry.types import ExecutionContext
 from gateway.context import Context, OperationScopeExtension
 from gateway.graphql_errors import ErrorCodeExtension
 from gateway.resolvers import agent as agent_resolvers
+from gateway.resolvers import campaign as campaign_resolvers
 from gateway.resolvers import ingest as ingest_resolvers
 from gateway.resolvers import tenant as tenant_resolvers
 from gateway.resolvers import viewer as viewer_resolvers
 from gateway.schema.agent import Agent, AgentFilter
+from gateway.schema.campaign import Campaign, CampaignStatus
 from gateway.schema.ingest import EventInput, IngestReport
 from gateway.schema.pagination import Connection
 from gateway.schema.subscription import Subscription
@@ -41,6 +43,16 @@ class Query:
         filter: AgentFilter | None = None,
     ) -> Connection[Agent]:
         return await agent_resolvers.agents(info.context, first, after, filter)
+
+    @strawberry.field(description="The tenant's campaigns, ordered by name, `first` (default 50, max 200) at a time.")
+    async def campaigns(
+        self,
+        info: strawberry.Info[Context, None],
+        first: int | None = None,
+        after: str | None = None,
+        status: CampaignStatus | None = None,
+    ) -> Connection[Campaign]:
+        return await campaign_resolvers.campaigns(info.context, first, after, status)
 
 
 @strawberry.type

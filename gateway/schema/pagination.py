@@ -7,12 +7,14 @@ import binascii
 import json
 from collections.abc import Awaitable, Callable
 from typing import Final, Generic, TypeVar
+from uuid import UUID
 
 import strawberry
 
 from gateway.errors import BadUserInput
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 DEFAULT_PAGE_SIZE: Final = 50
 MAX_PAGE_SIZE: Final = 200
@@ -65,3 +67,30 @@ class Connection(Generic[T]):
     @strawberry.field(description="How many items the whole list holds, with the same filters.")
     async def total_count(self) -> int:
         return await self.count_fn()
+
+
+def name_position(after: str | None) -> tuple[str, UUID] | None:
+    """The (name, id) keyset position of an `after` cursor, for lists ordered by name."""
+    if after is None:
+        return None
+    name, key = decode_cursor(after, 2)
+    try:
+        return str(name), UUID(str(key))
+    except ValueError:
+        raise BadUserInput("the cursor is malformed", argument="after") from None
+
+
+def connection(rows: list[R], limit: int, after: str | None, node: Callable[[R], T],
+               position: Callable[[R], list[object]], count: Callable[[], Awaitable[int]]) -> Connection[T]:
+    """A page from up to limit + 1 rows (the extra one only tells that more follow)."""
+    edges = [Edge(cursor=encode_cursor(position(r)), node=node(r)) for r in rows[:limit]]
+    return Connection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=len(rows) > limit,
+            has_previous_page=after is not None,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+        count_fn=count,
+    )

@@ -119,6 +119,34 @@ async def test_cost_roi_and_cost_per_lead_include_spend_and_call_cost(
     assert metrics["costPerLead"] == 11.75
 
 
+CAMPAIGNS = """
+query C($status: CampaignStatus) {
+  campaigns(status: $status) { totalCount edges { node { name status
+    metrics(range: {from: "2026-03-08", to: "2026-03-09"}) {
+      callsTotal leadsGenerated leadsConverted revenue cost roi costPerLead averageLeadValue conversionRate } } } }
+}
+"""
+
+
+async def test_campaign_metrics_book_spend_call_cost_and_revenue_and_null_roi_without_cost(
+    gateway: LiveGateway, floor: dict[str, uuid.UUID], admin_conn: asyncpg.Connection
+) -> None:
+    await admin_conn.execute("UPDATE campaigns SET status = 'paused' WHERE id = $1", floor["l"])
+    body = await graphql(gateway, gateway.token(floor["tenant"]), CAMPAIGNS)
+    campaigns = {e["node"]["name"]: e["node"]["metrics"] for e in body["data"]["campaigns"]["edges"]}
+    assert campaigns["K"] == {
+        "callsTotal": 2, "leadsGenerated": 1, "leadsConverted": 1, "revenue": 100.0,
+        "cost": 11.25,                                    # spend 10 + its calls' 1 + 0.25
+        "roi": pytest.approx((100 - 11.25) / 11.25), "costPerLead": 11.25, "averageLeadValue": 100.0,
+        "conversionRate": 1.0}
+    assert campaigns["L"] == {
+        "callsTotal": 0, "leadsGenerated": 0, "leadsConverted": 0, "revenue": 0.0, "cost": 0.0, "roi": None,
+        "costPerLead": None, "averageLeadValue": None, "conversionRate": None}
+    paused = await graphql(gateway, gateway.token(floor["tenant"]), CAMPAIGNS, status="PAUSED")
+    assert paused["data"]["campaigns"]["totalCount"] == 1
+    assert [e["node"]["name"] for e in paused["data"]["campaigns"]["edges"]] == ["L"]
+
+
 def test_ratios_with_a_zero_denominator_are_null_not_zero() -> None:
     nothing = Counters()
     for metric in (Metric.ROI, Metric.COST_PER_LEAD, Metric.AVERAGE_HANDLE_TIME, Metric.SERVICE_LEVEL,

@@ -1,0 +1,49 @@
+"""Campaign rows: the keyset-paginated list."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Final
+from uuid import UUID
+
+from gateway.db import TenantSession
+
+# Keyset pagination by (name, id); NULL filters match everything, so one prepared statement serves all.
+CAMPAIGNS_PAGE: Final = """
+SELECT id, name, channel, status, budget, starts_on, ends_on
+FROM campaigns
+WHERE tenant_id = $1
+  AND ($2::text IS NULL OR (name, id) > ($2, $3::uuid))
+  AND ($4::text IS NULL OR status = $4)
+ORDER BY name, id
+LIMIT $5
+"""
+
+CAMPAIGNS_COUNT: Final = """
+SELECT count(*) FROM campaigns WHERE tenant_id = $1 AND ($2::text IS NULL OR status = $2)
+"""
+
+
+@dataclass(frozen=True)
+class CampaignRow:
+    id: UUID
+    name: str
+    channel: str
+    status: str
+    budget: Decimal | None
+    starts_on: date | None
+    ends_on: date | None
+
+
+async def campaigns_page(db: TenantSession, status: str | None, after: tuple[str, UUID] | None,
+                         limit: int) -> list[CampaignRow]:
+    after_name, after_id = after if after is not None else (None, None)
+    rows = await db.fetch(CAMPAIGNS_PAGE, db.tenant_id, after_name, after_id, status, limit)
+    return [CampaignRow(**dict(r)) for r in rows]
+
+
+async def campaigns_count(db: TenantSession, status: str | None) -> int:
+    count: int = await db.fetchval(CAMPAIGNS_COUNT, db.tenant_id, status)
+    return count

@@ -1,0 +1,66 @@
+"""The Campaign type."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date
+
+import strawberry
+
+from gateway.context import Context
+from gateway.ids import encode_id
+from gateway.loaders.campaign import CampaignRow
+from gateway.metrics import Metric, Scope
+from gateway.periods import Granularity
+from gateway.resolvers import metrics as metric_resolvers
+from gateway.schema.metrics import DateRange, Metrics, Series
+
+
+@strawberry.enum(description="Lifecycle of a campaign.")
+class CampaignStatus(enum.Enum):
+    DRAFT = "draft"
+    ACTIVE = "active"
+    PAUSED = "paused"
+    COMPLETED = "completed"
+
+
+@strawberry.type(description="A marketing or calling campaign that sources leads and places calls.")
+class Campaign:
+    row: strawberry.Private[CampaignRow]
+
+    @strawberry.field(description="Global id.")
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(encode_id("Campaign", self.row.id))
+
+    @strawberry.field(description="Display name.")
+    def name(self) -> str:
+        return self.row.name
+
+    @strawberry.field(description="phone, email, sms, web, social or referral.")
+    def channel(self) -> str:
+        return self.row.channel
+
+    @strawberry.field(description="Lifecycle status.")
+    def status(self) -> CampaignStatus:
+        return CampaignStatus(self.row.status)
+
+    @strawberry.field(description="Planned budget, when set.")
+    def budget(self) -> float | None:
+        return float(self.row.budget) if self.row.budget is not None else None
+
+    @strawberry.field(description="First day, when set.")
+    def starts_on(self) -> date | None:
+        return self.row.starts_on
+
+    @strawberry.field(description="Last day, when set.")
+    def ends_on(self) -> date | None:
+        return self.row.ends_on
+
+    @strawberry.field(description="The campaign's metrics (leads, revenue, cost, ROI, cost per lead, calls).")
+    async def metrics(self, info: strawberry.Info[Context, None], range: DateRange) -> Metrics:
+        return await metric_resolvers.metrics(info.context, Scope.CAMPAIGN, self.row.id, range)
+
+    @strawberry.field(description="The campaign's metrics per bucket (parallel arrays).")
+    async def series(self, info: strawberry.Info[Context, None], metrics: list[Metric], range: DateRange,
+                     granularity: Granularity) -> Series:
+        return await metric_resolvers.series(info.context, Scope.CAMPAIGN, self.row.id, metrics, range, granularity)
