@@ -83,7 +83,7 @@ class TokenVerifier:
     def verify(self, token: str) -> Principal:
         try:
             header = jwt.get_unverified_header(token)
-        except jwt.DecodeError:
+        except jwt.InvalidTokenError:
             raise Unauthenticated("the bearer token is not a well-formed JWT", reason="malformed_token") from None
         algorithm = str(header.get("alg", ""))
         key = self._key_for(algorithm)

@@ -7,6 +7,7 @@ context variable that `Context.db` and `Context.loaders` read.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from strawberry.extensions import SchemaExtension
 from gateway.auth import Principal, Role
 from gateway.db import TenantSession
 from gateway.errors import Forbidden, Unauthenticated
+from gateway.graphql_errors import masked_internal_error
 from gateway.loaders import Loaders
 
 
@@ -26,6 +28,8 @@ class OperationScope:
     db: TenantSession
     loaders: Loaders
 
+
+log = logging.getLogger(__name__)
 
 _scope: ContextVar[OperationScope | None] = ContextVar("callpulse_operation_scope", default=None)
 
@@ -84,4 +88,11 @@ class OperationScopeExtension(SchemaExtension):
         finally:
             _scope.reset(token)
             # A mutation that failed anywhere leaves nothing behind.
-            await db.close(commit=committed)
+            try:
+                await db.close(commit=committed)
+            except Exception:
+                log.exception("closing the operation's transaction failed (commit=%s)", committed)
+                result = self.execution_context.result
+                if result is not None:
+                    result.data = None
+                    result.errors = [masked_internal_error()]

@@ -23,11 +23,27 @@ def internal_error_message(request_id: str) -> str:
     return f"Internal error. Quote request id {request_id} when reporting it."
 
 
+def masked_internal_error() -> GraphQLError:
+    """What the client sees of a fault of ours."""
+    request_id = request_id_var.get()
+    return GraphQLError(internal_error_message(request_id),
+                        extensions={"code": ErrorCode.INTERNAL.value, "requestId": request_id})
+
+
+def _request_level(error: GraphQLError) -> bool:
+    """Syntax, validation and variable coercion errors: outside field execution, raised by GraphQL itself."""
+    original = error.original_error
+    return not error.path and (original is None or isinstance(original, GraphQLError | ValueError | TypeError)
+                               or type(original).__module__.startswith(("strawberry", "graphql")))
+
+
 def with_code(error: GraphQLError) -> GraphQLError:
     original = error.original_error
+    if error.extensions and error.extensions.get("code") in ErrorCode.__members__:
+        return error
     if isinstance(original, ClientError):
         message, extensions = original.message, {**original.extensions, "code": original.code.value}
-    elif original is None and not error.path:
+    elif _request_level(error):
         message, extensions = error.message, {"code": ErrorCode.BAD_USER_INPUT.value}
     else:
         request_id = request_id_var.get()

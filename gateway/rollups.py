@@ -22,8 +22,9 @@ IGNORED: Final = frozenset({"tenant_id", "id", "updated_at"})
 TENANT_IDS: Final = "SELECT id FROM tenants WHERE $1::uuid IS NULL OR id = $1 ORDER BY id"
 TENANT_TIMEZONE: Final = "SELECT timezone FROM tenants WHERE id = $1"
 REBUILD: Final = "SELECT rollup_rebuild($1, $2, $3)"
-# Rebuilds of one tenant queue behind each other; ingestion may go on meanwhile.
-LOCK_TENANT: Final = "SELECT pg_advisory_xact_lock(hashtextextended('callpulse.rollups:' || $1::uuid::text, 0))"
+# Rebuilds of one tenant queue behind each other and behind its writers in flight (which hold the shared form
+# of this lock from the rollup triggers); ingestion may go on meanwhile.
+LOCK_TENANT: Final = "SELECT pg_advisory_xact_lock(rollup_lock_key($1))"
 ROWS: Final = {
     "daily_reports": "SELECT * FROM daily_reports WHERE tenant_id = $1 AND day BETWEEN $2 AND $3",
     "agent_metrics": "SELECT * FROM agent_metrics WHERE tenant_id = $1 AND day BETWEEN $2 AND $3",

@@ -28,10 +28,17 @@ def claims(**overrides: Any) -> dict[str, Any]:
     return {k: v for k, v in base.items() if v is not None}
 
 
+def part(obj: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(obj).encode()).decode().rstrip("=")
+
+
 def unsigned(payload: dict[str, Any]) -> str:
-    def part(obj: dict[str, Any]) -> str:
-        return base64.urlsafe_b64encode(json.dumps(obj).encode()).decode().rstrip("=")
     return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(payload)}."
+
+
+def with_header(header: dict[str, Any], payload: dict[str, Any]) -> str:
+    """A token with a hand-made header, which pyjwt itself would refuse to produce."""
+    return f"{part(header)}.{part(payload)}.c2lnbmF0dXJl"
 
 
 BAD_HEADERS: dict[str, tuple[Callable[[], dict[str, str]], str]] = {
@@ -49,6 +56,8 @@ BAD_HEADERS: dict[str, tuple[Callable[[], dict[str, str]], str]] = {
         claims(exp=None), TEST_JWT_SECRET, algorithm="HS256")}, "invalid_claims"),
     "unknown roles only": (lambda: {"Authorization": "Bearer " + jwt.encode(
         claims(roles=["superhero"]), TEST_JWT_SECRET, algorithm="HS256")}, "invalid_claims"),
+    "header kid not a string": (lambda: {"Authorization": "Bearer " + with_header(
+        {"alg": "HS256", "kid": 5}, claims())}, "malformed_token"),
     "tenant not a uuid": (lambda: {"Authorization": "Bearer " + jwt.encode(
         claims(tenant_id="acme"), TEST_JWT_SECRET, algorithm="HS256")}, "invalid_claims"),
 }

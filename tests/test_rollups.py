@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import date, datetime
 
 import asyncpg
 
 from gateway import rollups
+from tests.conftest import TestDatabase
 from tests.factories import make_agent, make_tenant
 
 CALL = """
@@ -44,6 +46,31 @@ async def test_check_reports_drift_and_rebuild_repairs_it(admin_conn: asyncpg.Co
     await rollups.rebuild(admin_conn, tenant)
     assert await rollups.check(admin_conn, tenant) == []
     assert await admin_conn.fetchval("SELECT calls_total FROM daily_reports WHERE day = '2026-03-08'") == 2
+
+
+async def test_a_rebuild_waits_for_writers_in_flight_and_counts_their_rows_once(
+    database: TestDatabase, admin_conn: asyncpg.Connection
+) -> None:
+    tenant = await make_tenant(admin_conn, "T", "UTC")
+    agent = await make_agent(admin_conn, tenant, "A")
+    writer = await asyncpg.connect(database.app_dsn)
+    try:
+        # given a write in flight, not committed yet
+        await writer.execute("BEGIN")
+        await writer.execute("SELECT set_config('app.tenant_id', $1, true)", str(tenant))
+        await writer.execute("INSERT INTO points_ledger (tenant_id, agent_id, points, reason, awarded_at) "
+                             "VALUES ($1, $2, 7, 'x', '2026-03-05T10:00:00Z')", tenant, agent)
+        # when a rebuild starts, then the write commits
+        rebuild = asyncio.create_task(rollups.rebuild(admin_conn, tenant))
+        await asyncio.sleep(0.5)
+        assert not rebuild.done()  # it waits for the writer
+        await writer.execute("COMMIT")
+        await asyncio.wait_for(rebuild, 10)
+    finally:
+        await writer.close()
+    # then the points are counted once
+    assert await admin_conn.fetchval("SELECT points FROM daily_reports WHERE tenant_id = $1", tenant) == 7
+    assert await rollups.check(admin_conn, tenant) == []
 
 
 async def test_a_range_rebuild_leaves_other_days_alone(admin_conn: asyncpg.Connection) -> None:

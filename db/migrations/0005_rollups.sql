@@ -84,7 +84,8 @@ SELECT r.tenant_id, r.started_at AS ts, NULL::date AS day, r.agent_id, r.campaig
        r.sign * r.hold_seconds::bigint AS hold_seconds,
        r.sign * r.wrap_up_seconds::bigint AS wrap_up_seconds,
        r.sign * r.transferred::int AS transfers,
-       r.sign * (r.first_contact_resolution AND r.answered_at IS NOT NULL)::int AS first_contact_resolved,
+       r.sign * (r.first_contact_resolution AND r.answered_at IS NOT NULL AND r.agent_id IS NOT NULL)::int
+           AS first_contact_resolved,
        r.sign * (r.csat_rating IS NOT NULL)::int AS csat_count,
        r.sign * coalesce(r.csat_rating, 0)::int AS csat_sum,
        r.sign * (coalesce(r.csat_rating, 0) >= 4)::int AS csat_positive,
@@ -308,6 +309,11 @@ $sql$,
     CASE WHEN from_day IS NULL THEN 'true' ELSE format('local_day BETWEEN %L AND %L', from_day, to_day) END)
 $$;
 
+-- The advisory lock key of a tenant's rollups: shared by writers, exclusive for a rebuild.
+CREATE FUNCTION rollup_lock_key(tenant uuid) RETURNS bigint
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT hashtextextended('callpulse.rollups:' || tenant::text, 0) $$;
+
 -- The one trigger function of every raw table: its statement's rows, signed, into the rollups.
 -- A bulk load on the maintenance path (the seeder) may set callpulse.defer_rollups for its transaction and call
 -- rollup_rebuild() for its tenant before committing: the same numbers, one set-based pass instead of one per
@@ -328,6 +334,9 @@ BEGIN
        AND pg_has_role((SELECT relowner FROM pg_class WHERE oid = TG_RELID), 'MEMBER') THEN
         RETURN NULL;
     END IF;
+    -- A rebuild of the tenant (exclusive lock) must not interleave with deltas it cannot see yet.
+    EXECUTE format('SELECT count(pg_advisory_xact_lock_shared(rollup_lock_key(s.tenant_id))) '
+                   'FROM (SELECT DISTINCT tenant_id FROM %s AS r) AS s', relation);
     EXECUTE rollup_apply_sql(TG_TABLE_NAME, relation);
     IF TG_TABLE_NAME = 'lead_stage_history' THEN
         EXECUTE funnel_apply_sql(relation);
@@ -365,6 +374,7 @@ DECLARE
     tz text;
     source text;
 BEGIN
+    PERFORM pg_advisory_xact_lock(rollup_lock_key(tenant));
     SELECT timezone INTO STRICT tz FROM tenants WHERE id = tenant;
     DELETE FROM agent_metrics WHERE tenant_id = tenant AND day BETWEEN lo AND hi;
     DELETE FROM campaign_metrics WHERE tenant_id = tenant AND day BETWEEN lo AND hi;

@@ -275,6 +275,7 @@ def parse_event(index: int, raw: Any) -> Event | Rejection:
     raw_id = raw.get("id")
     shown_id = raw_id if isinstance(raw_id, str) else None
     try:
+        _check_storable(raw)
         event_id = _uuid("id", raw_id)
         event_type = raw.get("type")
         if not isinstance(event_type, str) or event_type not in EVENT_TYPES:
@@ -298,6 +299,16 @@ def parse_event(index: int, raw: Any) -> Event | Rejection:
     # The hash covers the normalised envelope, so the same event sent over HTTP or GraphQL matches itself.
     canonical = {"id": str(event_id), "type": event_type, "occurred_at": occurred_at.isoformat(), "data": body}
     return Event(index, event_id, event_type, occurred_at, data, raw, payload_hash(canonical))
+
+
+def _check_storable(raw: dict[str, Any]) -> None:
+    """PostgreSQL text and jsonb hold neither NUL characters nor lone surrogates: refuse them per event."""
+    try:
+        encoded = orjson.dumps(raw, default=str)
+    except (orjson.JSONEncodeError, TypeError):
+        raise Invalid("data", "the event holds text that is not valid Unicode") from None
+    if b"\\u0000" in encoded:
+        raise Invalid("data", "the event holds a NUL character (\\u0000), which cannot be stored")
 
 
 def _check_consistency(event_type: str, data: dict[str, Any]) -> None:

@@ -203,6 +203,8 @@ async def _project(db: TenantSession, events: list[Event]) -> None:
 
     stage_changes = of["lead.stage_changed"]
     leads_touched = sorted({e.data["lead_id"] for e in stage_changes})
+    if leads_touched:
+        await db.fetch(store.LOCK_LEADS, db.tenant_id, leads_touched)
     await store.run(db, store.INSERT_STAGE_STAYS, [
         (d["lead_id"], d["stage"], e.occurred_at, d["agent_id"], d["value"]) for e in stage_changes for d in [e.data]
     ], 5)
@@ -222,6 +224,8 @@ async def _project(db: TenantSession, events: list[Event]) -> None:
 
     statuses = _latest(of["agent.status_changed"], lambda e: (e.data["agent_id"], e.occurred_at))
     status_rows = [(e.data["agent_id"], e.data["status"], e.occurred_at) for e in statuses]
+    if status_rows:
+        await db.fetch(store.LOCK_AGENTS, db.tenant_id, sorted({r[0] for r in status_rows}))
     await store.run(db, store.INSERT_STATUS_CHANGES, status_rows, 3)
     if status_rows:
         await db.execute(store.RELINK_INTERVALS, db.tenant_id, [r[0] for r in status_rows], [r[2] for r in status_rows])
@@ -251,7 +255,7 @@ def _earliest(events: Iterable[Event], key: Callable[[Event], Any]) -> list[Even
 
 
 async def ingest_batch(pool: asyncpg.Pool, tenant_id: UUID, raw_events: Sequence[Any]) -> IngestResult:
-    """One transaction per attempt; a deadlock with a concurrent batch rolls back and tries again."""
+    """One transaction per attempt; a deadlock or creation race with a concurrent batch rolls back and retries."""
     for attempt in range(RETRIES + 1):
         db = TenantSession(pool, tenant_id)
         committed = False
@@ -260,7 +264,8 @@ async def ingest_batch(pool: asyncpg.Pool, tenant_id: UUID, raw_events: Sequence
             await db.close(commit=True)
             committed = True
             return result
-        except (asyncpg.DeadlockDetectedError, asyncpg.SerializationError):
+        except (asyncpg.DeadlockDetectedError, asyncpg.SerializationError, asyncpg.UniqueViolationError):
+            # A concurrent batch created the same lead or call meanwhile: the retry reports it as a conflict.
             if attempt == RETRIES:
                 raise
         finally:

@@ -30,6 +30,7 @@ RECORD_IDS: Final = """
 INSERT INTO analytics_event_ids (tenant_id, id, occurred_at, payload_sha256)
 SELECT $1, u.id, u.occurred_at, u.sha
 FROM unnest($2::uuid[], $3::timestamptz[], $4::bytea[]) AS u(id, occurred_at, sha)
+ORDER BY u.id
 ON CONFLICT (tenant_id, id) DO NOTHING
 RETURNING id
 """
@@ -137,6 +138,11 @@ FROM unnest($2::uuid[], $3::text[], $4::timestamptz[], $5::uuid[], $6::numeric[]
 JOIN leads l ON l.tenant_id = $1 AND l.id = u.lead_id
 ORDER BY u.lead_id, u.at
 """
+
+# Concurrent batches re-linking the same lead's stays (or agent's intervals) would each see the chain without
+# the other's new row; holding the parent row for the rest of the transaction makes them take turns.
+LOCK_LEADS: Final = "SELECT 1 FROM leads WHERE tenant_id = $1 AND id = any($2::uuid[]) ORDER BY id FOR NO KEY UPDATE"
+LOCK_AGENTS: Final = "SELECT 1 FROM agents WHERE tenant_id = $1 AND id = any($2::uuid[]) ORDER BY id FOR NO KEY UPDATE"
 
 # Stays are ordered by entry time: each one ends when the next begins, wherever a late event slotted in.
 RELINK_STAYS: Final = """

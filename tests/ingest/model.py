@@ -113,7 +113,8 @@ class TenantModel:
                      inbound_abandoned=int(inbound and bool(d.get("abandoned"))), answer_wait_seconds=wait,
                      talk_seconds=d.get("talk_seconds") or 0, hold_seconds=d.get("hold_seconds") or 0,
                      wrap_up_seconds=d.get("wrap_up_seconds") or 0, transfers=int(bool(d.get("transferred"))),
-                     first_contact_resolved=int(bool(d.get("first_contact_resolution")) and answered is not None),
+                     first_contact_resolved=int(bool(d.get("first_contact_resolution")) and answered is not None
+                                                 and agent is not None),
                      csat_count=int(rating is not None), csat_sum=rating or 0,
                      csat_positive=int(rating is not None and rating >= 4),
                      call_cost=Decimal(str(d.get("cost") or 0)))

@@ -113,6 +113,18 @@ async def test_a_batch_with_invalid_events_stores_the_valid_ones_and_reports_eac
     assert await admin_conn.fetchval("SELECT count(*) FROM analytics_events") == 2
 
 
+async def test_text_postgresql_cannot_store_rejects_only_its_event(
+    gateway: LiveGateway, tenant: dict[str, uuid.UUID], admin_conn: asyncpg.Connection
+) -> None:
+    batch = [event("track", {"name": "nul\u0000name", "category": "action"}),
+             event("track", {"name": "ok", "category": "action", "properties": {"x": "a\u0000b"}}),
+             call(tenant["agent"])]
+    body = (await post(gateway, service_token(gateway, tenant["tenant"]), batch)).json()
+    assert body["accepted"] == 1
+    assert [(r["index"], r["code"]) for r in body["rejected"]] == [(0, "BAD_USER_INPUT"), (1, "BAD_USER_INPUT")]
+    assert await admin_conn.fetchval("SELECT count(*) FROM calls") == 1
+
+
 async def test_references_created_in_the_same_batch_are_known(
     gateway: LiveGateway, tenant: dict[str, uuid.UUID], admin_conn: asyncpg.Connection
 ) -> None:
@@ -258,6 +270,7 @@ async def test_direct_sql_writes_signal_the_change_too(
             await conn.execute(
                 "INSERT INTO points_ledger (tenant_id, agent_id, points, reason, awarded_at) "
                 "VALUES ($1, $2, 10, 'kudos', '2026-03-05T10:00:00Z')", tenant["tenant"], tenant["agent"])
+            await asyncio.sleep(0.3)
             assert changes.empty()  # nothing before commit
     finally:
         await conn.close()

@@ -208,6 +208,14 @@ async def test_malformed_ranges_are_bad_user_input(
     assert body["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "argument": "range"}
 
 
+async def test_an_impossible_date_in_variables_is_bad_user_input(
+    gateway: LiveGateway, floor: dict[str, uuid.UUID]
+) -> None:
+    body = await graphql(gateway, gateway.token(floor["tenant"]), METRICS, range={"from": "2026-02-30",
+                                                                                 "to": "2026-03-01"})
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
 async def test_service_tokens_read_no_metrics(gateway: LiveGateway, floor: dict[str, uuid.UUID]) -> None:
     body = await graphql(gateway, gateway.token(floor["tenant"], "platform", roles=("service",)),
                          "{ tenant { metrics(range: {preset: TODAY}) { callsTotal } } }")
