@@ -47,12 +47,16 @@ def _conflict(event: Event, reason: str) -> Rejection:
     return Rejection(event.index, str(event.id), ErrorCode.CONFLICT, reason, "id")
 
 
-def _latest(events: Iterable[Event], key: Callable[[Event], Any]) -> list[Event]:
-    """The most recent event (by occurred_at, then position) per key."""
+def _latest(events: Iterable[Event], key: Callable[[Event], Any], *, earliest: bool = False) -> list[Event]:
+    """The most recent (or earliest) event per key, by occurred_at, then position in the batch."""
     chosen: dict[Any, Event] = {}
     for e in events:
         k = key(e)
-        if k not in chosen or (e.occurred_at, e.index) >= (chosen[k].occurred_at, chosen[k].index):
+        if k not in chosen:
+            chosen[k] = e
+            continue
+        later = (e.occurred_at, e.index) >= (chosen[k].occurred_at, chosen[k].index)
+        if later != earliest:
             chosen[k] = e
     return list(chosen.values())
 
@@ -217,7 +221,7 @@ async def _project(db: TenantSession, events: list[Event]) -> None:
 
     await store.run(db, store.COMPLETE_TASKS, [
         (d["task_id"], d["agent_id"], d["lead_id"], d["title"], d["due_at"], e.occurred_at)
-        for e in _earliest(of["task.completed"], lambda e: e.data["task_id"]) for d in [e.data]], 6)
+        for e in _latest(of["task.completed"], lambda e: e.data["task_id"], earliest=True) for d in [e.data]], 6)
     await store.run(db, store.RATE_CALLS, [
         (e.data["call_id"], e.data["rating"], e.occurred_at)
         for e in _latest(of["csat.submitted"], lambda e: e.data["call_id"])], 3)
@@ -236,22 +240,12 @@ async def _project(db: TenantSession, events: list[Event]) -> None:
     await store.run(db, store.ENSURE_BADGES, [
         (uuid.uuid5(BADGE_NAMESPACE, f"{db.tenant_id}:{e.data['badge_code']}"), e.data["badge_code"],
          e.data["badge_name"] or e.data["badge_code"], e.occurred_at)
-        for e in _earliest(badges, lambda e: e.data["badge_code"])], 4)
+        for e in _latest(badges, lambda e: e.data["badge_code"], earliest=True)], 4)
     await store.run(db, store.AWARD_BADGES,
                     [(e.data["agent_id"], e.data["badge_code"], e.occurred_at) for e in badges], 3)
     await store.run(db, store.RECORD_NOTIFICATIONS, [
         (e.data["notification_id"], e.occurred_at, e.data["channel"], e.type.split(".")[1], e.data.get("error"))
         for e in of["notification.delivered"] + of["notification.failed"]], 5)
-
-
-def _earliest(events: Iterable[Event], key: Callable[[Event], Any]) -> list[Event]:
-    """The earliest event (by occurred_at, then position) per key."""
-    chosen: dict[Any, Event] = {}
-    for e in events:
-        k = key(e)
-        if k not in chosen or (e.occurred_at, e.index) < (chosen[k].occurred_at, chosen[k].index):
-            chosen[k] = e
-    return list(chosen.values())
 
 
 async def ingest_batch(pool: asyncpg.Pool, tenant_id: UUID, raw_events: Sequence[Any]) -> IngestResult:
