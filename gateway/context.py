@@ -16,7 +16,8 @@ from typing import Any
 import asyncpg
 from strawberry.extensions import SchemaExtension
 
-from gateway.auth import Principal, Role
+from gateway.access import Access
+from gateway.auth import READERS, Principal, Role
 from gateway.db import TenantSession
 from gateway.errors import Forbidden, Unauthenticated
 from gateway.graphql_errors import masked_internal_error
@@ -53,6 +54,11 @@ class Context:
         if roles and not self.principal.has(*roles):
             raise Forbidden(f"this needs one of the roles: {', '.join(r.value for r in roles)}")
         return self.principal
+
+    async def access(self) -> Access:
+        """What the principal may read (one directory lookup per operation, none for admin and viewer)."""
+        principal = self.require(*READERS)
+        return await self.loaders.access.load(principal)
 
     @property
     def db(self) -> TenantSession:

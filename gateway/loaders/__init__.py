@@ -5,8 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gateway.db import TenantSession
+from gateway.loaders.access import AccessLoader
 from gateway.loaders.agent import AgentByIdLoader
+from gateway.loaders.call import CallByIdLoader
+from gateway.loaders.campaign import CampaignByIdLoader
+from gateway.loaders.lead import LeadByIdLoader, StaysByLeadLoader
 from gateway.loaders.metrics import SeriesLoader, TotalsLoader
+from gateway.loaders.task import TaskByIdLoader
 from gateway.loaders.team import TeamByIdLoader
 from gateway.loaders.tenant import TenantByIdLoader
 from gateway.loaders.user import UserByIdLoader
@@ -15,20 +20,32 @@ from gateway.metrics import Scope
 
 @dataclass(frozen=True)
 class Loaders:
+    access: AccessLoader
     tenant_by_id: TenantByIdLoader
     user_by_id: UserByIdLoader
     team_by_id: TeamByIdLoader
     agent_by_id: AgentByIdLoader
+    campaign_by_id: CampaignByIdLoader
+    lead_by_id: LeadByIdLoader
+    stays_by_lead: StaysByLeadLoader
+    call_by_id: CallByIdLoader
+    task_by_id: TaskByIdLoader
     totals: dict[Scope, TotalsLoader]
     series: dict[Scope, SeriesLoader]
 
     @classmethod
     def for_session(cls, db: TenantSession) -> Loaders:
         return cls(
+            access=AccessLoader(db),
             tenant_by_id=TenantByIdLoader(db),
             user_by_id=UserByIdLoader(db),
             team_by_id=TeamByIdLoader(db),
             agent_by_id=AgentByIdLoader(db),
+            campaign_by_id=CampaignByIdLoader(db),
+            lead_by_id=LeadByIdLoader(db),
+            stays_by_lead=StaysByLeadLoader(db),
+            call_by_id=CallByIdLoader(db),
+            task_by_id=TaskByIdLoader(db),
             totals={scope: TotalsLoader(db, scope) for scope in Scope},
             series={scope: SeriesLoader(db, scope) for scope in Scope},
         )

@@ -27,6 +27,7 @@ WHERE tenant_id = $1
   AND ($3::text IS NULL OR (name, id) > ($3, $4::uuid))
   AND ($5::text IS NULL OR status = $5)
   AND ($6::text IS NULL OR kind = $6)
+  AND ($8::uuid[] IS NULL OR id = any($8))
 ORDER BY name, id
 LIMIT $7
 """
@@ -38,6 +39,7 @@ WHERE tenant_id = $1
   AND ($2::uuid IS NULL OR team_id = $2)
   AND ($3::text IS NULL OR status = $3)
   AND ($4::text IS NULL OR kind = $4)
+  AND ($5::uuid[] IS NULL OR id = any($5))
 """
 
 
@@ -57,6 +59,8 @@ class AgentFilter:
     team_id: UUID | None = None
     status: str | None = None
     kind: str | None = None
+    # The agents the principal may read; None for all.
+    visible: list[UUID] | None = None
 
 
 class AgentByIdLoader(TenantLoader[UUID, AgentRow | None]):
@@ -71,11 +75,12 @@ async def agents_page(
     """Up to `limit` agents after the (name, id) position, ordered by name then id."""
     after_name, after_id = after if after is not None else (None, None)
     rows = await db.fetch(
-        AGENTS_PAGE, db.tenant_id, flt.team_id, after_name, after_id, flt.status, flt.kind, limit
+        AGENTS_PAGE, db.tenant_id, flt.team_id, after_name, after_id, flt.status, flt.kind, limit, flt.visible
     )
     return [AgentRow(**dict(r)) for r in rows]
 
 
 async def agents_count(db: TenantSession, flt: AgentFilter) -> int:
-    count: int = await db.fetchval(AGENTS_COUNT, db.tenant_id, flt.team_id, flt.status, flt.kind)
+    count: int = await db.fetchval(AGENTS_COUNT, db.tenant_id, flt.team_id, flt.status, flt.kind,
+                                       flt.visible)
     return count

@@ -1,7 +1,8 @@
-"""Campaign rows: the keyset-paginated list."""
+"""Campaign rows: by id (batched) and the keyset-paginated list."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -9,6 +10,13 @@ from typing import Final
 from uuid import UUID
 
 from gateway.db import TenantSession
+from gateway.loaders._base import TenantLoader, in_key_order
+
+CAMPAIGNS_BY_ID: Final = """
+SELECT id, name, channel, status, budget, starts_on, ends_on
+FROM campaigns
+WHERE tenant_id = $1 AND id = any($2::uuid[])
+"""
 
 # Keyset pagination by (name, id); NULL filters match everything, so one prepared statement serves all.
 CAMPAIGNS_PAGE: Final = """
@@ -35,6 +43,12 @@ class CampaignRow:
     budget: Decimal | None
     starts_on: date | None
     ends_on: date | None
+
+
+class CampaignByIdLoader(TenantLoader[UUID, CampaignRow | None]):
+    async def batch_load_fn(self, keys: Sequence[UUID]) -> list[CampaignRow | None]:
+        rows = await self.db.fetch(CAMPAIGNS_BY_ID, self.db.tenant_id, list(keys))
+        return in_key_order(keys, (CampaignRow(**dict(r)) for r in rows), lambda c: c.id)
 
 
 async def campaigns_page(db: TenantSession, status: str | None, after: tuple[str, UUID] | None,

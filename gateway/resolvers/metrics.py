@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from gateway.auth import READERS
 from gateway.context import Context
 from gateway.errors import BadUserInput, NotFound
 from gateway.loaders.metrics import SeriesKey, TotalsKey
@@ -28,8 +27,19 @@ async def period_of(context: Context, rng: DateRange) -> tuple[Period, str]:
     return resolve(rng.from_, rng.to, rng.preset, local_today(timezone)), timezone
 
 
+async def require_scope(context: Context, scope: Scope, entity: UUID) -> None:
+    """FORBIDDEN unless the principal may read this scope's figures."""
+    access = await context.access()
+    if scope is Scope.AGENT:
+        access.require_agent(entity)
+    elif scope is Scope.TEAM:
+        access.require_team(entity)
+    else:
+        access.require_aggregates()
+
+
 async def metrics(context: Context, scope: Scope, entity: UUID, rng: DateRange) -> Metrics:
-    context.require(*READERS)
+    await require_scope(context, scope, entity)
     period, _ = await period_of(context, rng)
     counters = await context.loaders.totals[scope].load(TotalsKey(entity, period))
     return Metrics(counters=counters, scope=scope)
@@ -37,7 +47,7 @@ async def metrics(context: Context, scope: Scope, entity: UUID, rng: DateRange) 
 
 async def series(context: Context, scope: Scope, entity: UUID, wanted: list[Metric], rng: DateRange,
                  granularity: Granularity) -> Series:
-    context.require(*READERS)
+    await require_scope(context, scope, entity)
     if not 1 <= len(wanted) <= MAX_SERIES_METRICS:
         raise BadUserInput(f"ask for 1 to {MAX_SERIES_METRICS} metrics", argument="metrics")
     period, timezone = await period_of(context, rng)

@@ -10,16 +10,29 @@ from strawberry.types import ExecutionContext
 
 from gateway.context import Context, OperationScopeExtension
 from gateway.graphql_errors import ErrorCodeExtension
+from gateway.loaders.call import CallOrder
+from gateway.loaders.lead import LeadOrder
+from gateway.loaders.task import TaskOrder
 from gateway.resolvers import agent as agent_resolvers
+from gateway.resolvers import call as call_resolvers
 from gateway.resolvers import campaign as campaign_resolvers
 from gateway.resolvers import ingest as ingest_resolvers
+from gateway.resolvers import lead as lead_resolvers
+from gateway.resolvers import node as node_resolvers
+from gateway.resolvers import task as task_resolvers
+from gateway.resolvers import team as team_resolvers
 from gateway.resolvers import tenant as tenant_resolvers
 from gateway.resolvers import viewer as viewer_resolvers
 from gateway.schema.agent import Agent, AgentFilter
+from gateway.schema.call import Call, CallFilter
 from gateway.schema.campaign import Campaign, CampaignStatus
 from gateway.schema.ingest import EventInput, IngestReport
+from gateway.schema.lead import Lead, LeadFilter
+from gateway.schema.node import Node
 from gateway.schema.pagination import Connection
 from gateway.schema.subscription import Subscription
+from gateway.schema.task import Task, TaskFilter
+from gateway.schema.team import Team
 from gateway.schema.tenant import Tenant
 from gateway.schema.user import Viewer
 
@@ -54,6 +67,48 @@ class Query:
     ) -> Connection[Campaign]:
         return await campaign_resolvers.campaigns(info.context, first, after, status)
 
+    @strawberry.field(description="Any object by its global id; null when there is none.")
+    async def node(self, info: strawberry.Info[Context, None], id: strawberry.ID) -> Node | None:
+        return await node_resolvers.node(info.context, id)
+
+    @strawberry.field(description="The teams you may read, ordered by name, `first` (default 50, max 200) at a time.")
+    async def teams(self, info: strawberry.Info[Context, None], first: int | None = None,
+                    after: str | None = None) -> Connection[Team]:
+        return await team_resolvers.teams(info.context, first, after)
+
+    @strawberry.field(description="Calls you may read, newest first unless `orderBy` says otherwise.")
+    async def calls(
+        self,
+        info: strawberry.Info[Context, None],
+        first: int | None = None,
+        after: str | None = None,
+        filter: CallFilter | None = None,
+        order_by: CallOrder = CallOrder.STARTED_AT_DESC,
+    ) -> Connection[Call]:
+        return await call_resolvers.calls(info.context, first, after, filter, order_by)
+
+    @strawberry.field(description="Leads you may read (those owned by agents you may read), newest first by default.")
+    async def leads(
+        self,
+        info: strawberry.Info[Context, None],
+        first: int | None = None,
+        after: str | None = None,
+        filter: LeadFilter | None = None,
+        order_by: LeadOrder = LeadOrder.CREATED_AT_DESC,
+    ) -> Connection[Lead]:
+        return await lead_resolvers.leads(info.context, first, after, filter, order_by)
+
+    @strawberry.field(description="Tasks you may read (those assigned to agents you may read), newest first.")
+    async def tasks(
+        self,
+        info: strawberry.Info[Context, None],
+        first: int | None = None,
+        after: str | None = None,
+        filter: TaskFilter | None = None,
+        order_by: TaskOrder = TaskOrder.CREATED_AT_DESC,
+    ) -> Connection[Task]:
+        return await task_resolvers.tasks(info.context, first, after, filter, order_by)
+
 
 @strawberry.type
 class Mutation:
@@ -74,6 +129,8 @@ def build_schema(**kwargs: Any) -> strawberry.Schema:
         mutation=Mutation,
         subscription=Subscription,
         extensions=[ErrorCodeExtension, OperationScopeExtension],
+        # Types reachable only through `node(id:)` must still be in the schema.
+        types=[Agent, Team, Campaign, Lead, Call, Task, Tenant],
         **kwargs,
     )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date
+from uuid import UUID
 
 import strawberry
 
@@ -14,6 +15,7 @@ from gateway.metrics import Metric, Scope
 from gateway.periods import Granularity
 from gateway.resolvers import metrics as metric_resolvers
 from gateway.schema.metrics import DateRange, Metrics, Series
+from gateway.schema.node import Node
 from gateway.schema.team import Team
 
 
@@ -38,7 +40,7 @@ class AgentFilter:
 
 
 @strawberry.type(description="A human or AI agent handling calls.")
-class Agent:
+class Agent(Node):
     row: strawberry.Private[AgentRow]
 
     @strawberry.field(description="Global id.")
@@ -67,10 +69,7 @@ class Agent:
 
     @strawberry.field(description="The agent's team, if any.")
     async def team(self, info: strawberry.Info[Context, None]) -> Team | None:
-        if self.row.team_id is None:
-            return None
-        row = await info.context.loaders.team_by_id.load(self.row.team_id)
-        return Team(row=row) if row is not None else None
+        return await Team.load(info.context, self.row.team_id)
 
     @strawberry.field(description="The agent's metrics over a range of tenant-local days.")
     async def metrics(self, info: strawberry.Info[Context, None], range: DateRange) -> Metrics:
@@ -80,3 +79,11 @@ class Agent:
     async def series(self, info: strawberry.Info[Context, None], metrics: list[Metric], range: DateRange,
                      granularity: Granularity) -> Series:
         return await metric_resolvers.series(info.context, Scope.AGENT, self.row.id, metrics, range, granularity)
+
+    @classmethod
+    async def load(cls, context: Context, key: UUID | None) -> Agent | None:
+        """The agent with this id through the operation's loader; None for no id or no such agent."""
+        if key is None:
+            return None
+        row = await context.loaders.agent_by_id.load(key)
+        return cls(row=row) if row is not None else None

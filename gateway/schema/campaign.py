@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date
+from uuid import UUID
 
 import strawberry
 
@@ -14,6 +15,7 @@ from gateway.metrics import Metric, Scope
 from gateway.periods import Granularity
 from gateway.resolvers import metrics as metric_resolvers
 from gateway.schema.metrics import DateRange, Metrics, Series
+from gateway.schema.node import Node
 
 
 @strawberry.enum(description="Lifecycle of a campaign.")
@@ -25,7 +27,7 @@ class CampaignStatus(enum.Enum):
 
 
 @strawberry.type(description="A marketing or calling campaign that sources leads and places calls.")
-class Campaign:
+class Campaign(Node):
     row: strawberry.Private[CampaignRow]
 
     @strawberry.field(description="Global id.")
@@ -64,3 +66,11 @@ class Campaign:
     async def series(self, info: strawberry.Info[Context, None], metrics: list[Metric], range: DateRange,
                      granularity: Granularity) -> Series:
         return await metric_resolvers.series(info.context, Scope.CAMPAIGN, self.row.id, metrics, range, granularity)
+
+    @classmethod
+    async def load(cls, context: Context, key: UUID | None) -> Campaign | None:
+        """The campaign with this id through the operation's loader; None for no id or no such campaign."""
+        if key is None:
+            return None
+        row = await context.loaders.campaign_by_id.load(key)
+        return cls(row=row) if row is not None else None

@@ -2,38 +2,21 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from collections.abc import Awaitable, Callable
-from typing import Final, Generic, TypeVar
+from typing import Final, Generic, Protocol, TypeVar
 from uuid import UUID
 
 import strawberry
 
+from gateway.cursors import decode_cursor, encode_cursor
 from gateway.errors import BadUserInput
+from gateway.loaders._keyset import position_of
 
 T = TypeVar("T")
 R = TypeVar("R")
 
 DEFAULT_PAGE_SIZE: Final = 50
 MAX_PAGE_SIZE: Final = 200
-
-
-def encode_cursor(position: list[object]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(position, default=str).encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str, length: int) -> list[object]:
-    """The keyset position a cursor encodes; BadUserInput when it was not made by us."""
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        position = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise BadUserInput("the cursor is malformed", argument="after") from None
-    if not isinstance(position, list) or len(position) != length:
-        raise BadUserInput("the cursor does not belong to this list", argument="after")
-    return position
 
 
 def page_size(first: int | None) -> int:
@@ -94,3 +77,18 @@ def connection(rows: list[R], limit: int, after: str | None, node: Callable[[R],
         ),
         count_fn=count,
     )
+
+
+class _HasId(Protocol):
+    @property
+    def id(self) -> UUID: ...
+
+
+H = TypeVar("H", bound=_HasId)
+
+
+def ordered_connection(pairs: list[tuple[H, object]], limit: int, after: str | None, node: Callable[[H], T],
+                       order_name: str, count: Callable[[], Awaitable[int]]) -> Connection[T]:
+    """A page of (row, sort key) pairs from a list with a choice of order (see loaders._keyset)."""
+    return connection(pairs, limit, after, lambda p: node(p[0]), lambda p: position_of(order_name, p[1], p[0].id),
+                      count)

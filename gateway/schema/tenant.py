@@ -13,10 +13,11 @@ from gateway.metrics import Metric, Scope
 from gateway.periods import Granularity
 from gateway.resolvers import metrics as metric_resolvers
 from gateway.schema.metrics import DateRange, Metrics, Series
+from gateway.schema.node import Node
 
 
 @strawberry.type(description="A company using CallPulse; all its data is isolated from every other tenant's.")
-class Tenant:
+class Tenant(Node):
     row: strawberry.Private[TenantRow]
 
     @strawberry.field(description="Global id.")

@@ -11,6 +11,7 @@ from gateway.ids import encode_id
 from gateway.loaders.user import UserRow
 from gateway.resolvers.tenant import current_tenant
 from gateway.schema.agent import Agent
+from gateway.schema.node import Node
 from gateway.schema.tenant import Tenant
 
 
@@ -24,7 +25,7 @@ class Role(enum.Enum):
 
 
 @strawberry.type(description="A person of the tenant's directory.")
-class User:
+class User(Node):
     row: strawberry.Private[UserRow]
 
     @strawberry.field(description="Global id.")

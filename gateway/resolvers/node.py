@@ -1,0 +1,92 @@
+"""`node(id:)`: any object by its global id, under the same role rules as the lists that show it."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Final
+from uuid import UUID
+
+import strawberry
+
+from gateway.access import Access
+from gateway.context import Context
+from gateway.ids import decode_id
+from gateway.schema.agent import Agent
+from gateway.schema.call import Call
+from gateway.schema.campaign import Campaign
+from gateway.schema.lead import Lead
+from gateway.schema.node import Node
+from gateway.schema.task import Task
+from gateway.schema.team import Team
+from gateway.schema.tenant import Tenant
+from gateway.schema.user import User
+
+
+def _require_owner(access: Access, agent_id: UUID | None) -> None:
+    # Rows owned by no agent belong to no team: only whole-tenant roles see them.
+    if agent_id is None:
+        access.require_whole_tenant()
+    else:
+        access.require_agent(agent_id)
+
+
+async def _agent(context: Context, access: Access, key: UUID) -> Node | None:
+    access.require_agent(key)
+    return await Agent.load(context, key)
+
+
+async def _team(context: Context, access: Access, key: UUID) -> Node | None:
+    access.require_team(key)
+    return await Team.load(context, key)
+
+
+async def _campaign(context: Context, access: Access, key: UUID) -> Node | None:
+    return await Campaign.load(context, key)
+
+
+async def _lead(context: Context, access: Access, key: UUID) -> Node | None:
+    lead = await Lead.load(context, key)
+    if lead is not None:
+        _require_owner(access, lead.row.owner_agent_id)
+    return lead
+
+
+async def _call(context: Context, access: Access, key: UUID) -> Node | None:
+    call = await Call.load(context, key)
+    if call is not None:
+        _require_owner(access, call.row.agent_id)
+    return call
+
+
+async def _task(context: Context, access: Access, key: UUID) -> Node | None:
+    row = await context.loaders.task_by_id.load(key)
+    if row is None:
+        return None
+    _require_owner(access, row.assignee_agent_id)
+    return Task(row=row)
+
+
+async def _user(context: Context, access: Access, key: UUID) -> Node | None:
+    principal = context.require()
+    if principal.user_uuid != key:
+        access.require_whole_tenant()
+    row = await context.loaders.user_by_id.load(key)
+    return User(row=row) if row is not None else None
+
+
+async def _tenant(context: Context, access: Access, key: UUID) -> Node | None:
+    row = await context.loaders.tenant_by_id.load(key)
+    return Tenant(row=row) if row is not None else None
+
+
+_FETCHERS: Final[dict[str, Callable[[Context, Access, UUID], Awaitable[Node | None]]]] = {
+    "Agent": _agent, "Team": _team, "Campaign": _campaign, "Lead": _lead, "Call": _call, "Task": _task,
+    "User": _user, "Tenant": _tenant,
+}
+
+
+async def node(context: Context, global_id: strawberry.ID) -> Node | None:
+    """The object, null when it does not exist (or belongs to another tenant), FORBIDDEN outside the role."""
+    access = await context.access()
+    type_name, key = decode_id(global_id, *_FETCHERS)
+    return await _FETCHERS[type_name](context, access, key)

@@ -1,0 +1,136 @@
+"""The Lead type, its stage history, enums and list filter."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from uuid import UUID
+
+import strawberry
+
+from gateway.context import Context
+from gateway.ids import encode_id
+from gateway.loaders.lead import LeadOrder, LeadRow, StayRow
+from gateway.schema.agent import Agent
+from gateway.schema.campaign import Campaign
+from gateway.schema.metrics import DateRange
+from gateway.schema.node import Node
+
+strawberry.enum(LeadOrder, description="Orders of the leads list; ties are broken by id.")
+
+
+@strawberry.enum(description="Funnel stage: new → contacted → qualified → proposal → won, or lost from any stage.")
+class LeadStage(enum.Enum):
+    NEW = "new"
+    CONTACTED = "contacted"
+    QUALIFIED = "qualified"
+    PROPOSAL = "proposal"
+    WON = "won"
+    LOST = "lost"
+
+
+@strawberry.enum(description="Where a lead came from.")
+class LeadSource(enum.Enum):
+    INBOUND_CALL = "inbound_call"
+    WEB_FORM = "web_form"
+    REFERRAL = "referral"
+    IMPORT = "import"
+    SOCIAL = "social"
+    EMAIL = "email"
+    PARTNER = "partner"
+
+
+@strawberry.input(description="Narrows a list of leads; every given field must match.")
+class LeadFilter:
+    range: DateRange | None = strawberry.field(default=None, description="Created on these tenant-local days.")
+    campaign_id: strawberry.ID | None = strawberry.field(default=None, description="Sourced by this campaign.")
+    owner_id: strawberry.ID | None = strawberry.field(default=None, description="Owned by this agent.")
+    stage: LeadStage | None = strawberry.field(default=None, description="Currently in this stage.")
+    source: LeadSource | None = strawberry.field(default=None, description="From this source.")
+
+
+@strawberry.type(description="One stay of a lead in a funnel stage.")
+class LeadStageStay:
+    row: strawberry.Private[StayRow]
+
+    @strawberry.field(description="The stage.")
+    def stage(self) -> LeadStage:
+        return LeadStage(self.row.stage)
+
+    @strawberry.field(description="When the lead entered the stage.")
+    def entered_at(self) -> datetime:
+        return self.row.entered_at
+
+    @strawberry.field(description="When it left; null while it is still there.")
+    def exited_at(self) -> datetime | None:
+        return self.row.exited_at
+
+    @strawberry.field(description="The stage it moved to; null while it is still there.")
+    def next_stage(self) -> LeadStage | None:
+        return LeadStage(self.row.next_stage) if self.row.next_stage is not None else None
+
+    @strawberry.field(description="Seconds spent in the stage; null while it is still there.")
+    def seconds_in_stage(self) -> float | None:
+        if self.row.exited_at is None:
+            return None
+        return (self.row.exited_at - self.row.entered_at).total_seconds()
+
+    @strawberry.field(description="The agent whose action moved the lead into this stage.")
+    async def agent(self, info: strawberry.Info[Context, None]) -> Agent | None:
+        return await Agent.load(info.context, self.row.agent_id)
+
+
+@strawberry.type(description="A prospective customer, sourced by a campaign and worked by agents.")
+class Lead(Node):
+    row: strawberry.Private[LeadRow]
+
+    @strawberry.field(description="Global id.")
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(encode_id("Lead", self.row.id))
+
+    @strawberry.field(description="Display name, when known.")
+    def name(self) -> str | None:
+        return self.row.name
+
+    @strawberry.field(description="Where the lead came from.")
+    def source(self) -> LeadSource:
+        return LeadSource(self.row.source)
+
+    @strawberry.field(description="Current funnel stage.")
+    def stage(self) -> LeadStage:
+        return LeadStage(self.row.stage)
+
+    @strawberry.field(description="Score, 0-100.")
+    def score(self) -> int:
+        return self.row.score
+
+    @strawberry.field(description="Expected or won value, in the tenant's currency.")
+    def value(self) -> float:
+        return float(self.row.value)
+
+    @strawberry.field(description="When the lead was won; null unless won.")
+    def converted_at(self) -> datetime | None:
+        return self.row.converted_at
+
+    @strawberry.field(description="When the lead was created.")
+    def created_at(self) -> datetime:
+        return self.row.created_at
+
+    @strawberry.field(description="The campaign that sourced the lead.")
+    async def campaign(self, info: strawberry.Info[Context, None]) -> Campaign | None:
+        return await Campaign.load(info.context, self.row.campaign_id)
+
+    @strawberry.field(description="The agent who owns the lead.")
+    async def owner(self, info: strawberry.Info[Context, None]) -> Agent | None:
+        return await Agent.load(info.context, self.row.owner_agent_id)
+
+    @strawberry.field(description="Every stay in a stage, oldest first.")
+    async def history(self, info: strawberry.Info[Context, None]) -> list[LeadStageStay]:
+        return [LeadStageStay(row=r) for r in await info.context.loaders.stays_by_lead.load(self.row.id)]
+
+    @classmethod
+    async def load(cls, context: Context, lead_id: UUID | None) -> Lead | None:
+        if lead_id is None:
+            return None
+        row = await context.loaders.lead_by_id.load(lead_id)
+        return cls(row=row) if row is not None else None
