@@ -131,6 +131,12 @@ class Metric(enum.Enum):
     COST_PER_LEAD = "cost_per_lead"
 
 
+# Metrics where a smaller value ranks better (leaderboards, percentiles).
+LOWER_IS_BETTER: Final = frozenset({
+    Metric.AVERAGE_HANDLE_TIME, Metric.AVERAGE_SPEED_OF_ANSWER, Metric.ABANDONMENT_RATE, Metric.COST,
+    Metric.COST_PER_LEAD,
+})
+
 Formula = Callable[[Counters, Scope], float | None]
 
 FORMULAS: Final[Mapping[Metric, Formula]] = {

@@ -9,7 +9,9 @@ from gateway.loaders.access import AccessLoader
 from gateway.loaders.agent import AgentByIdLoader
 from gateway.loaders.call import CallByIdLoader
 from gateway.loaders.campaign import CampaignByIdLoader
+from gateway.loaders.funnel import FunnelLoader
 from gateway.loaders.lead import LeadByIdLoader, StaysByLeadLoader
+from gateway.loaders.leaderboard import AgentTotalsByPeriodLoader
 from gateway.loaders.metrics import SeriesLoader, TotalsLoader
 from gateway.loaders.task import TaskByIdLoader
 from gateway.loaders.team import TeamByIdLoader
@@ -30,6 +32,8 @@ class Loaders:
     stays_by_lead: StaysByLeadLoader
     call_by_id: CallByIdLoader
     task_by_id: TaskByIdLoader
+    funnel: FunnelLoader
+    agent_totals_by_period: AgentTotalsByPeriodLoader
     totals: dict[Scope, TotalsLoader]
     series: dict[Scope, SeriesLoader]
 
@@ -46,6 +50,8 @@ class Loaders:
             stays_by_lead=StaysByLeadLoader(db),
             call_by_id=CallByIdLoader(db),
             task_by_id=TaskByIdLoader(db),
+            funnel=FunnelLoader(db),
+            agent_totals_by_period=AgentTotalsByPeriodLoader(db),
             totals={scope: TotalsLoader(db, scope) for scope in Scope},
             series={scope: SeriesLoader(db, scope) for scope in Scope},
         )

@@ -19,7 +19,7 @@ from gateway.loaders._base import TenantLoader
 from gateway.metrics import COUNTERS, Counters, Scope
 from gateway.periods import Granularity, Period, bucket_starts, local_midnight
 
-_SUMS: Final = ", ".join(f"sum(m.{c}) AS {c}" for c in COUNTERS)
+SUMS: Final = ", ".join(f"sum(m.{c}) AS {c}" for c in COUNTERS)
 
 # Per scope: the daily table joined as `m`, and the expression its keys are matched on.
 _DAILY_SOURCES: Final = {
@@ -38,12 +38,12 @@ _QUARTER_SOURCES: Final = {
 
 # Identifiers come from the constant maps above, never from a client.
 TOTALS: Final = {
-    scope: f"SELECT {key} AS key, {_SUMS} FROM {source} "  # noqa: S608
+    scope: f"SELECT {key} AS key, {SUMS} FROM {source} "  # noqa: S608
            f"WHERE m.tenant_id = $1 AND {key} = any($2::uuid[]) AND m.day BETWEEN $3 AND $4 GROUP BY {key}"
     for scope, (source, key) in _DAILY_SOURCES.items()
 }
 DAY_SERIES: Final = {
-    scope: f"SELECT {key} AS key, date_trunc($5, m.day::timestamp)::date AS bucket, {_SUMS} "  # noqa: S608
+    scope: f"SELECT {key} AS key, date_trunc($5, m.day::timestamp)::date AS bucket, {SUMS} "  # noqa: S608
            f"FROM {source} WHERE m.tenant_id = $1 AND {key} = any($2::uuid[]) AND m.day BETWEEN $3 AND $4 "
            f"GROUP BY {key}, bucket"
     for scope, (source, key) in _DAILY_SOURCES.items()
@@ -54,7 +54,7 @@ HOUR_SERIES: Final = {
     scope: f"SELECT {key} AS key, "  # noqa: S608
            "CASE WHEN $5 = 'quarter_hour' THEN m.bucket "
            "ELSE m.bucket - make_interval(mins => extract(minute FROM m.bucket AT TIME ZONE $6)::int) END AS bucket, "
-           f"{_SUMS} FROM {source} "
+           f"{SUMS} FROM {source} "
            f"WHERE m.tenant_id = $1 AND {key} = any($2::uuid[]) AND m.bucket >= $3 AND m.bucket < $4 "
            f"GROUP BY {key}, 2"
     for scope, (source, key) in _QUARTER_SOURCES.items()

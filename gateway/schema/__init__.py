@@ -13,23 +13,31 @@ from gateway.graphql_errors import ErrorCodeExtension
 from gateway.loaders.call import CallOrder
 from gateway.loaders.lead import LeadOrder
 from gateway.loaders.task import TaskOrder
+from gateway.metrics import Metric
 from gateway.resolvers import agent as agent_resolvers
 from gateway.resolvers import call as call_resolvers
 from gateway.resolvers import campaign as campaign_resolvers
+from gateway.resolvers import funnel as funnel_resolvers
 from gateway.resolvers import ingest as ingest_resolvers
 from gateway.resolvers import lead as lead_resolvers
+from gateway.resolvers import leaderboard as leaderboard_resolvers
 from gateway.resolvers import node as node_resolvers
 from gateway.resolvers import task as task_resolvers
 from gateway.resolvers import team as team_resolvers
 from gateway.resolvers import tenant as tenant_resolvers
 from gateway.resolvers import viewer as viewer_resolvers
+from gateway.resolvers._filters import key_of
 from gateway.schema.agent import Agent, AgentFilter
 from gateway.schema.call import Call, CallFilter
 from gateway.schema.campaign import Campaign, CampaignStatus
+from gateway.schema.funnel import Funnel
 from gateway.schema.ingest import EventInput, IngestReport
 from gateway.schema.lead import Lead, LeadFilter
+from gateway.schema.leaderboard import Leaderboard, RankingScope
+from gateway.schema.metrics import DateRange
 from gateway.schema.node import Node
 from gateway.schema.pagination import Connection
+from gateway.schema.report import DailyReport
 from gateway.schema.subscription import Subscription
 from gateway.schema.task import Task, TaskFilter
 from gateway.schema.team import Team
@@ -66,6 +74,21 @@ class Query:
         status: CampaignStatus | None = None,
     ) -> Connection[Campaign]:
         return await campaign_resolvers.campaigns(info.context, first, after, status)
+
+    @strawberry.field(description="The conversion funnel of a campaign, or of the whole tenant without campaignId.")
+    async def funnel(self, info: strawberry.Info[Context, None], range: DateRange,
+                     campaign_id: strawberry.ID | None = None) -> Funnel:
+        return await funnel_resolvers.funnel(info.context, key_of(campaign_id, "Campaign"), range)
+
+    @strawberry.field(description="The tenant's figures per local day of the range (at most 400 days), with the "
+                      "per-team breakdown.")
+    async def daily_reports(self, info: strawberry.Info[Context, None], range: DateRange) -> list[DailyReport]:
+        return await leaderboard_resolvers.daily_reports(info.context, range)
+
+    @strawberry.field(description="Agents ranked by a metric over a range, in a team or the whole tenant.")
+    async def leaderboard(self, info: strawberry.Info[Context, None], metric: Metric, range: DateRange,
+                          scope: RankingScope | None = None, first: int = 10) -> Leaderboard:
+        return await leaderboard_resolvers.leaderboard(info.context, metric, range, scope, first)
 
     @strawberry.field(description="Any object by its global id; null when there is none.")
     async def node(self, info: strawberry.Info[Context, None], id: strawberry.ID) -> Node | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date
+from typing import TYPE_CHECKING, Annotated
 from uuid import UUID
 
 import strawberry
@@ -17,6 +18,9 @@ from gateway.resolvers import metrics as metric_resolvers
 from gateway.schema.metrics import DateRange, Metrics, Series
 from gateway.schema.node import Node
 from gateway.schema.team import Team
+
+if TYPE_CHECKING:
+    from gateway.schema.leaderboard import Standing
 
 
 @strawberry.enum(description="Whether a person or an AI handles the agent's calls.")
@@ -79,6 +83,14 @@ class Agent(Node):
     async def series(self, info: strawberry.Info[Context, None], metrics: list[Metric], range: DateRange,
                      granularity: Granularity) -> Series:
         return await metric_resolvers.series(info.context, Scope.AGENT, self.row.id, metrics, range, granularity)
+
+    @strawberry.field(description="Where the agent stands by a metric within its team and the tenant.")
+    async def standing(self, info: strawberry.Info[Context, None], metric: Metric,
+                       range: DateRange) -> Annotated[Standing, strawberry.lazy("gateway.schema.leaderboard")]:
+        # Imported here: the leaderboard module refers back to Agent.
+        from gateway.resolvers.leaderboard import standing
+
+        return await standing(info.context, self.row.id, metric, range)
 
     @classmethod
     async def load(cls, context: Context, key: UUID | None) -> Agent | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date
+from typing import TYPE_CHECKING, Annotated
 from uuid import UUID
 
 import strawberry
@@ -15,6 +16,9 @@ from gateway.metrics import Metric, Scope
 from gateway.periods import Granularity
 from gateway.resolvers import metrics as metric_resolvers
 from gateway.schema.metrics import DateRange, Metrics, Series
+
+if TYPE_CHECKING:
+    from gateway.schema.funnel import Funnel
 from gateway.schema.node import Node
 
 
@@ -66,6 +70,15 @@ class Campaign(Node):
     async def series(self, info: strawberry.Info[Context, None], metrics: list[Metric], range: DateRange,
                      granularity: Granularity) -> Series:
         return await metric_resolvers.series(info.context, Scope.CAMPAIGN, self.row.id, metrics, range, granularity)
+
+    @strawberry.field(description="The campaign's conversion funnel over a range: per stage entered, advanced, "
+                      "lost, conversion, drop-off and time in stage.")
+    async def funnel(self, info: strawberry.Info[Context, None],
+                     range: DateRange) -> Annotated[Funnel, strawberry.lazy("gateway.schema.funnel")]:
+        # Imported here: the funnel module refers back to Campaign.
+        from gateway.resolvers.funnel import funnel
+
+        return await funnel(info.context, self.row.id, range)
 
     @classmethod
     async def load(cls, context: Context, key: UUID | None) -> Campaign | None:
