@@ -131,3 +131,20 @@ def hour_bucket(quarter_start: datetime, granularity: Granularity, timezone: str
     if granularity is Granularity.QUARTER_HOUR:
         return quarter_start
     return quarter_start - timedelta(minutes=quarter_start.astimezone(ZoneInfo(timezone)).minute)
+
+
+_DAYS_PER_BUCKET: Final = {Granularity.QUARTER_HOUR: 1 / 92, Granularity.HOUR: 1 / 23, Granularity.DAY: 1,
+                           Granularity.WEEK: 7, Granularity.MONTH: 31}
+
+
+def future_bucket_starts(period: Period, granularity: Granularity, timezone: str, count: int) -> list[datetime]:
+    """The `count` buckets following the period's last bucket (a forecast's horizon)."""
+    last = bucket_starts(period, granularity, timezone)[-1]
+    span = int(count * _DAYS_PER_BUCKET[granularity]) + 2 + int(_DAYS_PER_BUCKET[granularity])
+    after = Period(period.end + timedelta(days=1), period.end + timedelta(days=span))
+    return [s for s in bucket_starts(after, granularity, timezone) if s > last][:count]
+
+
+def instants_of(period: Period, timezone: str) -> tuple[datetime, datetime]:
+    """[start, end) of the period's local days as UTC instants."""
+    return local_midnight(period.start, timezone), local_midnight(period.end + timedelta(days=1), timezone)

@@ -9,6 +9,7 @@ from gateway.loaders.access import AccessLoader
 from gateway.loaders.agent import AgentByIdLoader
 from gateway.loaders.call import CallByIdLoader
 from gateway.loaders.campaign import CampaignByIdLoader
+from gateway.loaders.custom_metric import CustomMetricByNameLoader
 from gateway.loaders.funnel import FunnelLoader
 from gateway.loaders.lead import LeadByIdLoader, StaysByLeadLoader
 from gateway.loaders.leaderboard import AgentTotalsByPeriodLoader
@@ -33,6 +34,7 @@ class Loaders:
     call_by_id: CallByIdLoader
     task_by_id: TaskByIdLoader
     funnel: FunnelLoader
+    custom_metric_by_name: CustomMetricByNameLoader
     agent_totals_by_period: AgentTotalsByPeriodLoader
     totals: dict[Scope, TotalsLoader]
     series: dict[Scope, SeriesLoader]
@@ -51,6 +53,7 @@ class Loaders:
             call_by_id=CallByIdLoader(db),
             task_by_id=TaskByIdLoader(db),
             funnel=FunnelLoader(db),
+            custom_metric_by_name=CustomMetricByNameLoader(db),
             agent_totals_by_period=AgentTotalsByPeriodLoader(db),
             totals={scope: TotalsLoader(db, scope) for scope in Scope},
             series={scope: SeriesLoader(db, scope) for scope in Scope},

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from uuid import UUID
 
 import strawberry
 
 from gateway.context import Context
 from gateway.ids import decode_id
-from gateway.periods import local_midnight
+from gateway.periods import instants_of
 from gateway.resolvers.metrics import period_of
 from gateway.schema.metrics import DateRange
 
@@ -18,8 +18,7 @@ async def instants(context: Context, rng: DateRange | None) -> tuple[datetime | 
     """[start, end) instants of a range of tenant-local days; (None, None) without a range."""
     if rng is None:
         return None, None
-    period, timezone = await period_of(context, rng)
-    return local_midnight(period.start, timezone), local_midnight(period.end + timedelta(days=1), timezone)
+    return instants_of(*await period_of(context, rng))
 
 
 def key_of(global_id: strawberry.ID | None, type_name: str) -> UUID | None:

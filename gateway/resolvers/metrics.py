@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+from datetime import timedelta
 from uuid import UUID
 
+from gateway import analysis
 from gateway.context import Context
 from gateway.errors import BadUserInput, NotFound
 from gateway.loaders.metrics import SeriesKey, TotalsKey
-from gateway.metrics import Metric, Scope, value
-from gateway.periods import Granularity, Period, local_today, resolve
+from gateway.metrics import Metric, Scope
+from gateway.periods import Granularity, Period, future_bucket_starts, local_today, resolve
+from gateway.resolvers import custom_metric
+from gateway.schema.analysis import Forecast, Trend
 from gateway.schema.metrics import DateRange, Metrics, Series, SeriesValues
 
 MAX_SERIES_METRICS = 20
@@ -25,6 +30,11 @@ async def tenant_timezone(context: Context) -> str:
 async def period_of(context: Context, rng: DateRange) -> tuple[Period, str]:
     timezone = await tenant_timezone(context)
     return resolve(rng.from_, rng.to, rng.preset, local_today(timezone)), timezone
+
+
+def previous_period(period: Period) -> Period:
+    """The same number of days just before."""
+    return Period(period.start - timedelta(days=period.days), period.start - timedelta(days=1))
 
 
 async def require_scope(context: Context, scope: Scope, entity: UUID) -> None:
@@ -45,16 +55,53 @@ async def metrics(context: Context, scope: Scope, entity: UUID, rng: DateRange) 
     return Metrics(counters=counters, scope=scope)
 
 
-async def series(context: Context, scope: Scope, entity: UUID, wanted: list[Metric], rng: DateRange,
-                 granularity: Granularity) -> Series:
+async def series(context: Context, scope: Scope, entity: UUID, wanted: list[Metric] | None,
+                 custom: list[str] | None, rng: DateRange, granularity: Granularity) -> Series:
     await require_scope(context, scope, entity)
-    if not 1 <= len(wanted) <= MAX_SERIES_METRICS:
-        raise BadUserInput(f"ask for 1 to {MAX_SERIES_METRICS} metrics", argument="metrics")
+    asked = await custom_metric.specs(context, wanted or [], custom or [])
+    if not 1 <= len(asked) <= MAX_SERIES_METRICS:
+        raise BadUserInput(f"ask for 1 to {MAX_SERIES_METRICS} metrics and custom metrics", argument="metrics")
     period, timezone = await period_of(context, rng)
     data = await context.loaders.series[scope].load(SeriesKey(entity, period, granularity, timezone))
     return Series(
         granularity=granularity,
         bucket_starts=data.starts,
-        series=[SeriesValues(metric=metric, values=[value(metric, c, scope) for c in data.counters])
-                for metric in wanted],
+        series=[SeriesValues(name=spec.name, metric=spec.builtin, values=[spec.value(c, scope) for c in data.counters])
+                for spec in asked],
     )
+
+
+async def trend(context: Context, scope: Scope, entity: UUID, metric: Metric | None, custom: str | None,
+                rng: DateRange, granularity: Granularity) -> Trend:
+    """The range against the previous period of equal length, and the least-squares line through its series."""
+    await require_scope(context, scope, entity)
+    spec = await custom_metric.spec(context, metric, custom)
+    period, timezone = await period_of(context, rng)
+    previous = previous_period(period)
+    now, before, data = await asyncio.gather(
+        context.loaders.totals[scope].load(TotalsKey(entity, period)),
+        context.loaders.totals[scope].load(TotalsKey(entity, previous)),
+        context.loaders.series[scope].load(SeriesKey(entity, period, granularity, timezone)))
+    values = [spec.value(c, scope) for c in data.counters]
+    current, prior = spec.value(now, scope), spec.value(before, scope)
+    line = analysis.trend(values)
+    return Trend(name=spec.name, metric=spec.builtin, current=current, previous=prior,
+                 change=analysis.period_change(current, prior), slope=line.slope if line else None,
+                 intercept=line.intercept if line else None, granularity=granularity, bucket_starts=data.starts,
+                 values=values)
+
+
+async def forecast(context: Context, scope: Scope, entity: UUID, metric: Metric | None, custom: str | None,
+                   rng: DateRange, granularity: Granularity, horizon: int, level: float, alpha: float | None,
+                   beta: float | None) -> Forecast:
+    """Holt's linear method fitted on the range's series (see gateway/analysis.py), `horizon` buckets ahead."""
+    await require_scope(context, scope, entity)
+    spec = await custom_metric.spec(context, metric, custom)
+    period, timezone = await period_of(context, rng)
+    data = await context.loaders.series[scope].load(SeriesKey(entity, period, granularity, timezone))
+    values = [spec.value(c, scope) for c in data.counters]
+    fitted = analysis.holt(values, horizon, alpha=alpha, beta=beta, level=level)
+    return Forecast(name=spec.name, metric=spec.builtin, method="holt_linear", alpha=fitted.alpha, beta=fitted.beta,
+                    rmse=fitted.rmse, level=fitted.level, granularity=granularity, history_starts=data.starts,
+                    history=values, bucket_starts=future_bucket_starts(period, granularity, timezone, horizon),
+                    values=list(fitted.points), lower=list(fitted.lower), upper=list(fitted.upper))

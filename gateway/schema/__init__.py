@@ -13,15 +13,18 @@ from gateway.graphql_errors import ErrorCodeExtension
 from gateway.loaders.call import CallOrder
 from gateway.loaders.lead import LeadOrder
 from gateway.loaders.task import TaskOrder
-from gateway.metrics import Metric
+from gateway.periods import Granularity
 from gateway.resolvers import agent as agent_resolvers
 from gateway.resolvers import call as call_resolvers
 from gateway.resolvers import campaign as campaign_resolvers
+from gateway.resolvers import custom_metric as custom_metric_resolvers
+from gateway.resolvers import event_analytics as event_analytics_resolvers
 from gateway.resolvers import funnel as funnel_resolvers
 from gateway.resolvers import ingest as ingest_resolvers
 from gateway.resolvers import lead as lead_resolvers
 from gateway.resolvers import leaderboard as leaderboard_resolvers
 from gateway.resolvers import node as node_resolvers
+from gateway.resolvers import settings as settings_resolvers
 from gateway.resolvers import task as task_resolvers
 from gateway.resolvers import team as team_resolvers
 from gateway.resolvers import tenant as tenant_resolvers
@@ -30,14 +33,17 @@ from gateway.resolvers._filters import key_of
 from gateway.schema.agent import Agent, AgentFilter
 from gateway.schema.call import Call, CallFilter
 from gateway.schema.campaign import Campaign, CampaignStatus
+from gateway.schema.custom_metric import CustomMetric
+from gateway.schema.event_analytics import EventAnalytics, EventCategory
 from gateway.schema.funnel import Funnel
 from gateway.schema.ingest import EventInput, IngestReport
 from gateway.schema.lead import Lead, LeadFilter
-from gateway.schema.leaderboard import Leaderboard, RankingScope
-from gateway.schema.metrics import DateRange
+from gateway.schema.leaderboard import Comparison, Leaderboard, RankingScope
+from gateway.schema.metrics import DateRange, Metric
 from gateway.schema.node import Node
 from gateway.schema.pagination import Connection
 from gateway.schema.report import DailyReport
+from gateway.schema.settings import TenantSettingsInput, TenantSettingsResult
 from gateway.schema.subscription import Subscription
 from gateway.schema.task import Task, TaskFilter
 from gateway.schema.team import Team
@@ -85,10 +91,30 @@ class Query:
     async def daily_reports(self, info: strawberry.Info[Context, None], range: DateRange) -> list[DailyReport]:
         return await leaderboard_resolvers.daily_reports(info.context, range)
 
-    @strawberry.field(description="Agents ranked by a metric over a range, in a team or the whole tenant.")
-    async def leaderboard(self, info: strawberry.Info[Context, None], metric: Metric, range: DateRange,
-                          scope: RankingScope | None = None, first: int = 10) -> Leaderboard:
-        return await leaderboard_resolvers.leaderboard(info.context, metric, range, scope, first)
+    @strawberry.field(description="Agents ranked by one metric (built-in `metric` or `customMetric`) over a range, "
+                      "in a team or the whole tenant; `first` 1-200.")
+    async def leaderboard(self, info: strawberry.Info[Context, None], range: DateRange, metric: Metric | None = None,
+                          custom_metric: str | None = None, scope: RankingScope | None = None,
+                          first: int = 10) -> Leaderboard:
+        return await leaderboard_resolvers.leaderboard(info.context, metric, custom_metric, range, scope, first)
+
+    @strawberry.field(description="Up to 50 agents side by side on built-in `metrics` and `customMetrics`, with "
+                      "the previous period of the same length.")
+    async def compare(self, info: strawberry.Info[Context, None], agents: list[strawberry.ID], range: DateRange,
+                      metrics: list[Metric] | None = None, custom_metrics: list[str] | None = None) -> Comparison:
+        return await leaderboard_resolvers.compare(info.context, agents, metrics, custom_metrics, range)
+
+    @strawberry.field(description="The tenant's custom metrics, by name.")
+    async def custom_metrics(self, info: strawberry.Info[Context, None]) -> list[CustomMetric]:
+        return await custom_metric_resolvers.custom_metrics(info.context)
+
+    @strawberry.field(description="Counts, unique users and series of the platform's `track` events (page views, "
+                      "actions, conversions) over a range.")
+    async def event_analytics(self, info: strawberry.Info[Context, None], range: DateRange,
+                              category: EventCategory | None = None, names: list[str] | None = None,
+                              granularity: Granularity = Granularity.DAY, top: int = 10) -> EventAnalytics:
+        return await event_analytics_resolvers.event_analytics(info.context, range, category, names, granularity,
+                                                               top)
 
     @strawberry.field(description="Any object by its global id; null when there is none.")
     async def node(self, info: strawberry.Info[Context, None], id: strawberry.ID) -> Node | None:
@@ -138,6 +164,22 @@ class Mutation:
     @strawberry.mutation(description="Ingests up to 1,000 events for the token's tenant (roles service or admin).")
     async def track_events(self, info: strawberry.Info[Context, None], events: list[EventInput]) -> IngestReport:
         return await ingest_resolvers.track_events(info.context, events)
+
+    @strawberry.mutation(description="Defines or redefines a custom metric (admin): a formula over built-in metrics "
+                         "with + - * /, parentheses and constants, e.g. `revenue / calls_handled`.")
+    async def define_custom_metric(self, info: strawberry.Info[Context, None], name: str, formula: str,
+                                   description: str = "", higher_is_better: bool = True) -> CustomMetric:
+        return await custom_metric_resolvers.define(info.context, name, formula, description, higher_is_better)
+
+    @strawberry.mutation(description="Deletes a custom metric (admin); false when there was none by that name.")
+    async def delete_custom_metric(self, info: strawberry.Info[Context, None], name: str) -> bool:
+        return await custom_metric_resolvers.delete(info.context, name)
+
+    @strawberry.mutation(description="Changes the tenant's timezone, service-level threshold or default export format "
+                         "(admin); a new timezone or threshold recomputes the rollups in the same transaction.")
+    async def update_tenant_settings(self, info: strawberry.Info[Context, None],
+                                     settings: TenantSettingsInput) -> TenantSettingsResult:
+        return await settings_resolvers.update(info.context, settings)
 
 
 class CallPulseSchema(strawberry.Schema):

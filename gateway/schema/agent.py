@@ -12,10 +12,9 @@ import strawberry
 from gateway.context import Context
 from gateway.ids import encode_id
 from gateway.loaders.agent import AgentRow
-from gateway.metrics import Metric, Scope
-from gateway.periods import Granularity
-from gateway.resolvers import metrics as metric_resolvers
-from gateway.schema.metrics import DateRange, Metrics, Series
+from gateway.metrics import Scope
+from gateway.schema.measurable import Measurable
+from gateway.schema.metrics import DateRange, Metric
 from gateway.schema.node import Node
 from gateway.schema.team import Team
 
@@ -44,12 +43,15 @@ class AgentFilter:
 
 
 @strawberry.type(description="A human or AI agent handling calls.")
-class Agent(Node):
+class Agent(Node, Measurable):
     row: strawberry.Private[AgentRow]
 
     @strawberry.field(description="Global id.")
     def id(self) -> strawberry.ID:
         return strawberry.ID(encode_id("Agent", self.row.id))
+
+    def measured(self) -> tuple[Scope, UUID]:
+        return Scope.AGENT, self.row.id
 
     @strawberry.field(description="Display name.")
     def name(self) -> str:
@@ -75,22 +77,15 @@ class Agent(Node):
     async def team(self, info: strawberry.Info[Context, None]) -> Team | None:
         return await Team.load(info.context, self.row.team_id)
 
-    @strawberry.field(description="The agent's metrics over a range of tenant-local days.")
-    async def metrics(self, info: strawberry.Info[Context, None], range: DateRange) -> Metrics:
-        return await metric_resolvers.metrics(info.context, Scope.AGENT, self.row.id, range)
-
-    @strawberry.field(description="The agent's metrics per bucket (parallel arrays).")
-    async def series(self, info: strawberry.Info[Context, None], metrics: list[Metric], range: DateRange,
-                     granularity: Granularity) -> Series:
-        return await metric_resolvers.series(info.context, Scope.AGENT, self.row.id, metrics, range, granularity)
-
-    @strawberry.field(description="Where the agent stands by a metric within its team and the tenant.")
-    async def standing(self, info: strawberry.Info[Context, None], metric: Metric,
-                       range: DateRange) -> Annotated[Standing, strawberry.lazy("gateway.schema.leaderboard")]:
+    @strawberry.field(description="Where the agent stands by one metric (built-in `metric` or `customMetric`) "
+                      "within its team and the tenant.")
+    async def standing(self, info: strawberry.Info[Context, None], range: DateRange, metric: Metric | None = None,
+                       custom_metric: str | None = None,
+                       ) -> Annotated[Standing, strawberry.lazy("gateway.schema.leaderboard")]:
         # Imported here: the leaderboard module refers back to Agent.
         from gateway.resolvers.leaderboard import standing
 
-        return await standing(info.context, self.row.id, metric, range)
+        return await standing(info.context, self.row.id, metric, custom_metric, range)
 
     @classmethod
     async def load(cls, context: Context, key: UUID | None) -> Agent | None:

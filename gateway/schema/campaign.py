@@ -12,13 +12,12 @@ import strawberry
 from gateway.context import Context
 from gateway.ids import encode_id
 from gateway.loaders.campaign import CampaignRow
-from gateway.metrics import Metric, Scope
-from gateway.periods import Granularity
-from gateway.resolvers import metrics as metric_resolvers
-from gateway.schema.metrics import DateRange, Metrics, Series
+from gateway.metrics import Scope
+from gateway.schema.metrics import DateRange
 
 if TYPE_CHECKING:
     from gateway.schema.funnel import Funnel
+from gateway.schema.measurable import Measurable
 from gateway.schema.node import Node
 
 
@@ -31,12 +30,15 @@ class CampaignStatus(enum.Enum):
 
 
 @strawberry.type(description="A marketing or calling campaign that sources leads and places calls.")
-class Campaign(Node):
+class Campaign(Node, Measurable):
     row: strawberry.Private[CampaignRow]
 
     @strawberry.field(description="Global id.")
     def id(self) -> strawberry.ID:
         return strawberry.ID(encode_id("Campaign", self.row.id))
+
+    def measured(self) -> tuple[Scope, UUID]:
+        return Scope.CAMPAIGN, self.row.id
 
     @strawberry.field(description="Display name.")
     def name(self) -> str:
@@ -61,15 +63,6 @@ class Campaign(Node):
     @strawberry.field(description="Last day, when set.")
     def ends_on(self) -> date | None:
         return self.row.ends_on
-
-    @strawberry.field(description="The campaign's metrics (leads, revenue, cost, ROI, cost per lead, calls).")
-    async def metrics(self, info: strawberry.Info[Context, None], range: DateRange) -> Metrics:
-        return await metric_resolvers.metrics(info.context, Scope.CAMPAIGN, self.row.id, range)
-
-    @strawberry.field(description="The campaign's metrics per bucket (parallel arrays).")
-    async def series(self, info: strawberry.Info[Context, None], metrics: list[Metric], range: DateRange,
-                     granularity: Granularity) -> Series:
-        return await metric_resolvers.series(info.context, Scope.CAMPAIGN, self.row.id, metrics, range, granularity)
 
     @strawberry.field(description="The campaign's conversion funnel over a range: per stage entered, advanced, "
                       "lost, conversion, drop-off and time in stage.")

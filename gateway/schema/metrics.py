@@ -15,6 +15,9 @@ strawberry.enum(Preset, name="DateRangePreset", description="Named ranges in the
                 "Monday, LAST_7_DAYS and LAST_30_DAYS end today.")
 strawberry.enum(Granularity, description="Bucket size of a series, in the tenant's local time.")
 strawberry.enum(m.Metric, name="Metric", description="Every metric of the definitions (README, Metric definitions).")
+# Schema modules take Metric from here, so the registration above has run before any type uses it (strawberry
+# would otherwise wrap the plain enum a second time).
+Metric = m.Metric
 
 
 @strawberry.input(description="Tenant-local days, both ends included: either `from` and `to`, or a `preset`.")
@@ -141,7 +144,9 @@ class Metrics:
 
 @strawberry.type(description="One metric's values, parallel to the series' bucketStarts.")
 class SeriesValues:
-    metric: m.Metric = strawberry.field(description="Which metric.")
+    name: str = strawberry.field(description="The metric's name: a built-in metric's snake-case name or a custom "
+                                 "metric's.")
+    metric: m.Metric | None = strawberry.field(description="The built-in metric; null for a custom one.")
     values: list[float | None] = strawberry.field(description="One value per bucket; null where undefined.")
 
 

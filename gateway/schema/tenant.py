@@ -3,26 +3,27 @@
 from __future__ import annotations
 
 from datetime import datetime
+from uuid import UUID
 
 import strawberry
 
-from gateway.context import Context
 from gateway.ids import encode_id
 from gateway.loaders.tenant import TenantRow
-from gateway.metrics import Metric, Scope
-from gateway.periods import Granularity
-from gateway.resolvers import metrics as metric_resolvers
-from gateway.schema.metrics import DateRange, Metrics, Series
+from gateway.metrics import Scope
+from gateway.schema.measurable import Measurable
 from gateway.schema.node import Node
 
 
 @strawberry.type(description="A company using CallPulse; all its data is isolated from every other tenant's.")
-class Tenant(Node):
+class Tenant(Node, Measurable):
     row: strawberry.Private[TenantRow]
 
     @strawberry.field(description="Global id.")
     def id(self) -> strawberry.ID:
         return strawberry.ID(encode_id("Tenant", self.row.id))
+
+    def measured(self) -> tuple[Scope, UUID]:
+        return Scope.TENANT, self.row.id
 
     @strawberry.field(description="Display name.")
     def name(self) -> str:
@@ -44,11 +45,3 @@ class Tenant(Node):
     def created_at(self) -> datetime:
         return self.row.created_at
 
-    @strawberry.field(description="The tenant's metrics over a range of tenant-local days.")
-    async def metrics(self, info: strawberry.Info[Context, None], range: DateRange) -> Metrics:
-        return await metric_resolvers.metrics(info.context, Scope.TENANT, self.row.id, range)
-
-    @strawberry.field(description="The tenant's metrics per bucket (parallel arrays).")
-    async def series(self, info: strawberry.Info[Context, None], metrics: list[Metric], range: DateRange,
-                     granularity: Granularity) -> Series:
-        return await metric_resolvers.series(info.context, Scope.TENANT, self.row.id, metrics, range, granularity)

@@ -1,0 +1,63 @@
+"""Custom metrics: defining and deleting them (admin), listing them, and resolving what a client asks for."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from gateway.auth import Role
+from gateway.context import Context
+from gateway.errors import BadUserInput
+from gateway.formulas import parse, validate_name
+from gateway.loaders import custom_metric as custom_sql
+from gateway.metric_specs import MetricSpec
+from gateway.metrics import Metric
+from gateway.schema.custom_metric import CustomMetric
+
+MAX_DESCRIPTION = 1000
+
+
+async def custom_metrics(context: Context) -> list[CustomMetric]:
+    await context.access()
+    return [CustomMetric(row=r) for r in await custom_sql.custom_metrics(context.db)]
+
+
+async def define(context: Context, name: str, formula: str, description: str,
+                 higher_is_better: bool) -> CustomMetric:
+    principal = context.require(Role.ADMIN)
+    validate_name(name)
+    parsed = parse(formula)
+    if len(description) > MAX_DESCRIPTION:
+        raise BadUserInput(f"the description is longer than {MAX_DESCRIPTION} characters", argument="description")
+    if await custom_sql.others_count(context.db, name) >= custom_sql.MAX_CUSTOM_METRICS:
+        raise BadUserInput(f"a tenant has at most {custom_sql.MAX_CUSTOM_METRICS} custom metrics", argument="name")
+    now = datetime.now(UTC)
+    row = custom_sql.CustomMetricRow(name=name, formula=str(parsed), description=description,
+                                     higher_is_better=higher_is_better, created_by=principal.user_id,
+                                     created_at=now, updated_at=now)
+    return CustomMetric(row=await custom_sql.upsert(context.db, row))
+
+
+async def delete(context: Context, name: str) -> bool:
+    """True when it existed; dashboards asking for it afterwards get BAD_USER_INPUT."""
+    context.require(Role.ADMIN)
+    return await custom_sql.delete(context.db, name)
+
+
+async def spec(context: Context, metric: Metric | None, custom: str | None) -> MetricSpec:
+    """The one metric asked for: exactly one of a built-in `metric` or a `customMetric` name."""
+    if (metric is None) == (custom is None):
+        raise BadUserInput("give exactly one of metric and customMetric", argument="metric")
+    if metric is not None:
+        return MetricSpec.of(metric)
+    return (await specs(context, [], [custom] if custom is not None else []))[0]
+
+
+async def specs(context: Context, metrics: list[Metric], custom: list[str]) -> list[MetricSpec]:
+    """Built-in metrics first, then the custom ones, each in the order asked; unknown names are BAD_USER_INPUT."""
+    rows = await context.loaders.custom_metric_by_name.load_many(custom)
+    unknown = [name for name, row in zip(custom, rows, strict=True) if row is None]
+    if unknown:
+        raise BadUserInput(f"no custom metric named {', '.join(map(repr, unknown))}", argument="customMetrics")
+    return [MetricSpec.of(m) for m in metrics] + [
+        MetricSpec(name=r.name, formula=parse(r.formula), higher_is_better=r.higher_is_better)
+        for r in rows if r is not None]
