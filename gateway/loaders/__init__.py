@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from gateway.db import TenantSession
 from gateway.loaders.access import AccessLoader
 from gateway.loaders.agent import AgentByIdLoader
+from gateway.loaders.badge import BadgesByAgentLoader
 from gateway.loaders.call import CallByIdLoader
-from gateway.loaders.campaign import CampaignByIdLoader
+from gateway.loaders.campaign import CampaignByIdLoader, CampaignIdsByAgentLoader
 from gateway.loaders.custom_metric import CustomMetricByNameLoader
 from gateway.loaders.funnel import FunnelLoader
 from gateway.loaders.lead import LeadByIdLoader, StaysByLeadLoader
@@ -28,7 +29,9 @@ class Loaders:
     user_by_id: UserByIdLoader
     team_by_id: TeamByIdLoader
     agent_by_id: AgentByIdLoader
+    badges_by_agent: BadgesByAgentLoader
     campaign_by_id: CampaignByIdLoader
+    campaign_ids_by_agent: CampaignIdsByAgentLoader
     lead_by_id: LeadByIdLoader
     stays_by_lead: StaysByLeadLoader
     call_by_id: CallByIdLoader
@@ -47,7 +50,9 @@ class Loaders:
             user_by_id=UserByIdLoader(db),
             team_by_id=TeamByIdLoader(db),
             agent_by_id=AgentByIdLoader(db),
+            badges_by_agent=BadgesByAgentLoader(db),
             campaign_by_id=CampaignByIdLoader(db),
+            campaign_ids_by_agent=CampaignIdsByAgentLoader(db),
             lead_by_id=LeadByIdLoader(db),
             stays_by_lead=StaysByLeadLoader(db),
             call_by_id=CallByIdLoader(db),

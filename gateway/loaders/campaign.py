@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Final
 from uuid import UUID
@@ -61,3 +62,31 @@ async def campaigns_page(db: TenantSession, status: str | None, after: tuple[str
 async def campaigns_count(db: TenantSession, status: str | None) -> int:
     count: int = await db.fetchval(CAMPAIGNS_COUNT, db.tenant_id, status)
     return count
+
+
+# The campaigns an agent placed or took calls for, from the 15-minute rollups (no scan of raw calls).
+CAMPAIGNS_OF_AGENTS: Final = """
+SELECT DISTINCT m.agent_id, m.campaign_id
+FROM metrics_15m m
+WHERE m.tenant_id = $1 AND m.agent_id = any($2::uuid[]) AND m.campaign_id IS NOT NULL
+  AND m.bucket >= $3 AND m.bucket < $4 AND m.calls_total > 0
+"""
+
+
+@dataclass(frozen=True)
+class AgentCampaignsKey:
+    agent: UUID
+    start: datetime
+    end: datetime
+
+
+class CampaignIdsByAgentLoader(TenantLoader[AgentCampaignsKey, list[UUID]]):
+    async def batch_load_fn(self, keys: Sequence[AgentCampaignsKey]) -> list[list[UUID]]:
+        by_span: dict[tuple[datetime, datetime], set[UUID]] = defaultdict(set)
+        for k in keys:
+            by_span[(k.start, k.end)].add(k.agent)
+        found: dict[AgentCampaignsKey, list[UUID]] = defaultdict(list)
+        for (start, end), agents in by_span.items():
+            for r in await self.db.fetch(CAMPAIGNS_OF_AGENTS, self.db.tenant_id, list(agents), start, end):
+                found[AgentCampaignsKey(r["agent_id"], start, end)].append(r["campaign_id"])
+        return [found.get(k, []) for k in keys]

@@ -39,7 +39,7 @@ from gateway.schema.funnel import Funnel
 from gateway.schema.ingest import EventInput, IngestReport
 from gateway.schema.lead import Lead, LeadFilter
 from gateway.schema.leaderboard import Comparison, Leaderboard, RankingScope
-from gateway.schema.metrics import DateRange, Metric
+from gateway.schema.metrics import METRICS_TYPES, DateRange, Metric
 from gateway.schema.node import Node
 from gateway.schema.pagination import Connection
 from gateway.schema.report import DailyReport
@@ -195,7 +195,7 @@ def build_schema(**kwargs: Any) -> strawberry.Schema:
         subscription=Subscription,
         extensions=[ErrorCodeExtension, OperationScopeExtension],
         # Types reachable only through `node(id:)` must still be in the schema.
-        types=[Agent, Team, Campaign, Lead, Call, Task, Tenant],
+        types=[Agent, Team, Campaign, Lead, Call, Task, Tenant, *METRICS_TYPES],
         **kwargs,
     )
 

@@ -13,6 +13,9 @@ from gateway.context import Context
 from gateway.ids import encode_id
 from gateway.loaders.agent import AgentRow
 from gateway.metrics import Scope
+from gateway.resolvers import campaign as campaign_resolvers
+from gateway.schema.badge import BadgeAward
+from gateway.schema.campaign import Campaign
 from gateway.schema.measurable import Measurable
 from gateway.schema.metrics import DateRange, Metric
 from gateway.schema.node import Node
@@ -76,6 +79,15 @@ class Agent(Node, Measurable):
     @strawberry.field(description="The agent's team, if any.")
     async def team(self, info: strawberry.Info[Context, None]) -> Team | None:
         return await Team.load(info.context, self.row.team_id)
+
+    @strawberry.field(description="Badges the agent earned, newest first.")
+    async def badges(self, info: strawberry.Info[Context, None]) -> list[BadgeAward]:
+        (await info.context.access()).require_agent(self.row.id)
+        return [BadgeAward(award=a) for a in await info.context.loaders.badges_by_agent.load(self.row.id)]
+
+    @strawberry.field(description="The campaigns the agent had calls for in the range, by name.")
+    async def campaigns(self, info: strawberry.Info[Context, None], range: DateRange) -> list[Campaign]:
+        return await campaign_resolvers.campaigns_of_agent(info.context, self.row.id, range)
 
     @strawberry.field(description="Where the agent stands by one metric (built-in `metric` or `customMetric`) "
                       "within its team and the tenant.")

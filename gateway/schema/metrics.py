@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Final
 
 import strawberry
 
@@ -27,8 +28,8 @@ class DateRange:
     preset: Preset | None = strawberry.field(default=None, description="A named range instead of from/to.")
 
 
-@strawberry.type(description="Metrics of an agent, team, campaign or the tenant over a range; ratios are null "
-                 "when their denominator is zero.")
+@strawberry.interface(description="Metrics of an agent, team, campaign or the tenant over a range; ratios are null "
+                      "when their denominator is zero.")
 class Metrics:
     counters: strawberry.Private[Counters]
     scope: strawberry.Private[Scope]
@@ -140,6 +141,38 @@ class Metrics:
     @strawberry.field(description="Cost / leads generated.")
     def cost_per_lead(self) -> float | None:
         return self._v(m.Metric.COST_PER_LEAD)
+
+
+@strawberry.type(description="An agent's metrics over a range (conversion rate per call handled).")
+class AgentMetrics(Metrics):
+    pass
+
+
+@strawberry.type(description="A team's metrics over a range: its current agents' figures summed.")
+class TeamMetrics(Metrics):
+    pass
+
+
+@strawberry.type(description="A campaign's metrics over a range: leads, revenue, cost, ROI, cost per lead, calls.")
+class CampaignMetrics(Metrics):
+    pass
+
+
+@strawberry.type(description="The whole tenant's metrics over a range.")
+class TenantMetrics(Metrics):
+    pass
+
+
+_BY_SCOPE: Final[dict[Scope, type[Metrics]]] = {
+    Scope.AGENT: AgentMetrics, Scope.TEAM: TeamMetrics, Scope.CAMPAIGN: CampaignMetrics,
+    Scope.TENANT: TenantMetrics,
+}
+METRICS_TYPES: Final = tuple(_BY_SCOPE.values())
+
+
+def metrics_of(counters: Counters, scope: Scope) -> Metrics:
+    """The scope's Metrics type over these counters."""
+    return _BY_SCOPE[scope](counters=counters, scope=scope)
 
 
 @strawberry.type(description="One metric's values, parallel to the series' bucketStarts.")

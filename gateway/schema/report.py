@@ -10,7 +10,7 @@ import strawberry
 from gateway.context import Context
 from gateway.loaders.report import DayReport
 from gateway.metrics import Scope
-from gateway.schema.metrics import Metrics
+from gateway.schema.metrics import Metrics, metrics_of
 from gateway.schema.team import Team
 
 
@@ -34,8 +34,8 @@ class DailyReport:
 
     @strawberry.field(description="The tenant's metrics that day.")
     def metrics(self) -> Metrics:
-        return Metrics(counters=self.report.counters, scope=Scope.TENANT)
+        return metrics_of(self.report.counters, Scope.TENANT)
 
     @strawberry.field(description="Per team with activity that day (the teams you may read).")
     def teams(self) -> list[TeamDay]:
-        return [TeamDay(team_id=t, metrics=Metrics(counters=c, scope=Scope.TEAM)) for t, c in self.report.teams]
+        return [TeamDay(team_id=t, metrics=metrics_of(c, Scope.TEAM)) for t, c in self.report.teams]

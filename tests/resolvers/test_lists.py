@@ -255,3 +255,30 @@ async def test_lead_history_lists_its_stays_oldest_first(
         floor.tenant, lead, at(3, 9), at(3, 12))
     body = await graphql(gateway, gateway.token(floor.tenant), NODE, id=encode_id("Lead", lead))
     assert body["data"]["node"]["history"] == [{"stage": "NEW"}, {"stage": "CONTACTED"}]
+
+
+async def test_an_agent_lists_its_badges_newest_first_and_its_campaigns_in_a_range(
+    gateway: LiveGateway, floor: Floor, admin_conn: asyncpg.Connection
+) -> None:
+    first, star = uuid.uuid4(), uuid.uuid4()
+    await admin_conn.execute("INSERT INTO badges (tenant_id, id, code, name, points) VALUES "
+                             "($1, $2, 'first_sale', 'First sale', 10), ($1, $3, 'star', 'Star', 50)",
+                             floor.tenant, first, star)
+    await admin_conn.execute("INSERT INTO agent_badges (tenant_id, agent_id, badge_id, awarded_at) VALUES "
+                             "($1, $2, $3, '2026-03-01T10:00Z'), ($1, $2, $4, '2026-03-05T10:00Z')",
+                             floor.tenant, floor.a, first, star)
+    body = await graphql(gateway, gateway.token(floor.tenant), """query($id: ID!) { node(id: $id) { ... on Agent {
+        badges { awardedAt badge { code name points } }
+        early: campaigns(range: {from: "2026-03-01", to: "2026-03-01"}) { name }
+        all: campaigns(range: {from: "2026-03-01", to: "2026-03-31"}) { name }
+        metrics(range: {from: "2026-03-01", to: "2026-03-31"}) { __typename callsTotal } } } }""",
+                         id=encode_id("Agent", floor.a))
+    agent = body["data"]["node"]
+    assert agent["badges"] == [
+        {"awardedAt": "2026-03-05T10:00:00+00:00", "badge": {"code": "star", "name": "Star", "points": 50}},
+        {"awardedAt": "2026-03-01T10:00:00+00:00", "badge": {"code": "first_sale", "name": "First sale",
+                                                             "points": 10}},
+    ]
+    assert agent["early"] == [{"name": "K"}]
+    assert agent["all"] == [{"name": "K"}, {"name": "L"}]
+    assert agent["metrics"] == {"__typename": "AgentMetrics", "callsTotal": 3}

@@ -246,6 +246,8 @@ NESTED = """
 query { agents(first: 100) { edges { node { name team { name metrics(range: {from: "2026-03-01", to: "2026-03-30"})
   { callsHandled } } metrics(range: {from: "2026-03-01", to: "2026-03-30"}) { callsHandled serviceLevel }
   series(metrics: [CALLS_TOTAL], range: {from: "2026-03-01", to: "2026-03-30"}, granularity: DAY) { bucketStarts }
+  campaigns(range: {from: "2026-03-01", to: "2026-03-30"}) { name metrics(range: {from: "2026-03-01",
+    to: "2026-03-30"}) { leadsGenerated roi costPerLead } }
 } } } }
 """
 
@@ -261,8 +263,15 @@ async def test_statements_per_query_do_not_grow_with_the_number_of_agents(
     for size in (5, 50):
         tenant = await make_tenant(admin_conn, f"N{size}", "Europe/Berlin")
         teams = [await make_team(admin_conn, tenant, f"T{i}") for i in range(3)]
+        campaigns = [uuid.uuid4() for _ in range(4)]
+        for i, campaign in enumerate(campaigns):
+            await admin_conn.execute("INSERT INTO campaigns (tenant_id, id, name) VALUES ($1, $2, $3)",
+                                     tenant, campaign, f"C{i}")
         for i in range(size):
-            await make_agent(admin_conn, tenant, f"agent {i:02}", team_id=teams[i % 3])
+            agent = await make_agent(admin_conn, tenant, f"agent {i:02}", team_id=teams[i % 3])
+            for campaign in (campaigns[i % 4], campaigns[(i + 1) % 4]):
+                await admin_conn.execute(CALL, tenant, "outbound", agent, campaign, at("2026-03-10T12:00:00Z"),
+                                         None, 0, 0, 0, False, False, "no_answer", None, Decimal("0.1"))
         tenants[size] = tenant
     statements: list[str] = []
 
@@ -280,8 +289,9 @@ async def test_statements_per_query_do_not_grow_with_the_number_of_agents(
         # then
         assert "errors" not in body, body
         assert len(body["data"]["agents"]["edges"]) == size
+        assert all(len(e["node"]["campaigns"]) == 2 for e in body["data"]["agents"]["edges"])
         counts[size] = len(statements)
         # one statement per level: agents, their teams, the tenant's timezone, agent totals, agent series,
-        # team totals; none repeated
-        assert len(set(statements)) == len(statements) == 6, statements
+        # team totals, the agents' campaign ids, those campaigns, campaign totals; none repeated
+        assert len(set(statements)) == len(statements) == 9, statements
     assert counts[5] == counts[50]
