@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 from uuid import UUID
 
 import asyncpg
-import orjson
 
 from gateway.db import TenantSession
 from gateway.errors import ErrorCode, NotFound
@@ -29,6 +28,13 @@ CREATES: Final = {
 CREATE_ONCE: Final = ("lead.created", "call.ended")
 # Deadlocks between concurrent batches are retried this many times before the error reaches the client.
 RETRIES: Final = 3
+# What a retry can cure: lock cycles between concurrent batches, and a lead or call created by a concurrent
+# batch between our check and our insert (the retry sees it and reports a conflict).
+RETRYABLE: Final = (asyncpg.DeadlockDetectedError, asyncpg.SerializationError, asyncpg.UniqueViolationError)
+# Each attempt runs under this savepoint of the caller's transaction, so a failed one leaves nothing behind.
+SAVEPOINT: Final = "SAVEPOINT callpulse_ingest"
+ROLLBACK_TO_SAVEPOINT: Final = "ROLLBACK TO SAVEPOINT callpulse_ingest"
+RELEASE_SAVEPOINT: Final = "RELEASE SAVEPOINT callpulse_ingest"
 BADGE_NAMESPACE: Final = uuid.UUID("5d1b9c1e-4f8f-4a53-9c0e-6a1f0e1c2b3a")
 
 
@@ -63,8 +69,6 @@ def _latest(events: Iterable[Event], key: Callable[[Event], Any], *, earliest: b
 
 async def ingest(db: TenantSession, raw_events: Sequence[Any]) -> IngestResult:
     """Stores the valid, new events of a batch and reports every other one; the tenant is the session's."""
-    if not await db.fetchval(store.TENANT_EXISTS, db.tenant_id):
-        raise NotFound("the token's tenant does not exist")
     result = IngestResult()
     parsed: list[Event] = []
     for index, raw in enumerate(raw_events):
@@ -74,7 +78,7 @@ async def ingest(db: TenantSession, raw_events: Sequence[Any]) -> IngestResult:
         else:
             parsed.append(outcome)
 
-    first_of: dict[UUID, Event] = {}
+    first_of: dict[str, Event] = {}
     unique: list[Event] = []
     for e in parsed:
         first = first_of.setdefault(e.id, e)
@@ -86,7 +90,11 @@ async def ingest(db: TenantSession, raw_events: Sequence[Any]) -> IngestResult:
             result.rejected.append(_conflict(e, f"event #{first.index} of this batch has the same id and "
                                                 "another payload"))
 
-    stored = await store.stored_hashes(db, [e.id for e in unique])
+    # One round trip answers both questions below; ids referenced by events that turn out to be duplicates are
+    # looked up for nothing, which costs less than a second round trip.
+    stored, in_db = await store.lookup(db, [e.id for e in unique], _wanted(unique))
+    if not in_db["tenant"]:
+        raise NotFound("the token's tenant does not exist")
     fresh: list[Event] = []
     for e in unique:
         sha = stored.get(e.id)
@@ -97,16 +105,28 @@ async def ingest(db: TenantSession, raw_events: Sequence[Any]) -> IngestResult:
         else:
             result.rejected.append(_conflict(e, "an event with this id was already stored with another payload"))
 
-    fresh = await _check_references(db, fresh, result)
+    fresh = _check_references(fresh, in_db, result)
     accepted = await _record(db, fresh, result)
     await _project(db, accepted)
     result.accepted = len(accepted)
     return result
 
 
-async def _check_references(db: TenantSession, events: list[Event], result: IngestResult) -> list[Event]:
-    created: dict[str, set[UUID]] = defaultdict(set)
-    once: dict[tuple[str, UUID], Event] = {}
+def _wanted(events: Iterable[Event]) -> dict[str, set[str]]:
+    """The directory ids (by kind) the events reference or create once."""
+    wanted: dict[str, set[str]] = defaultdict(set)
+    for e in events:
+        for _, kind, ref in e.references:
+            wanted[kind].add(ref)
+        if e.type in CREATE_ONCE:
+            kind, key = CREATES[e.type]
+            wanted[kind].add(e.data[key])
+    return wanted
+
+
+def _check_references(events: list[Event], in_db: dict[str, set[str]], result: IngestResult) -> list[Event]:
+    created: dict[str, set[str]] = defaultdict(set)
+    once: dict[tuple[str, str], Event] = {}
     kept: list[Event] = []
     for e in events:
         if e.type in CREATE_ONCE:
@@ -116,16 +136,10 @@ async def _check_references(db: TenantSession, events: list[Event], result: Inge
                 result.rejected.append(_conflict(e, f"{kind} {e.data[key]} is also created by event #{earlier.index}"))
                 continue
         kept.append(e)
-    wanted: dict[str, set[UUID]] = defaultdict(set)
     for e in kept:
-        for _, kind, ref in e.references:
-            wanted[kind].add(ref)
         if e.type in CREATES:
             kind, key = CREATES[e.type]
             created[kind].add(e.data[key])
-            if e.type in CREATE_ONCE:
-                wanted[kind].add(e.data[key])
-    in_db = {kind: await store.known_ids(db, kind, ids) for kind, ids in wanted.items()}
 
     valid: list[Event] = []
     for e in kept:
@@ -138,7 +152,7 @@ async def _check_references(db: TenantSession, events: list[Event], result: Inge
                         if ref not in in_db.get(kind, set()) and ref not in created[kind]), None)
         if missing is not None:
             name, kind, ref = missing
-            result.rejected.append(Rejection(e.index, str(e.id), ErrorCode.NOT_FOUND,
+            result.rejected.append(Rejection(e.index, e.id, ErrorCode.NOT_FOUND,
                                              f"data.{name}: unknown {kind} {ref}", f"data.{name}"))
             continue
         valid.append(e)
@@ -147,8 +161,10 @@ async def _check_references(db: TenantSession, events: list[Event], result: Inge
 
 async def _record(db: TenantSession, events: list[Event], result: IngestResult) -> list[Event]:
     """Claims the events' ids in the ledger and keeps their raw record; returns those claimed by this batch."""
-    rows = [(e.id, e.occurred_at, e.sha256) for e in events]
-    claimed = {r["id"] for r in await store.run(db, store.RECORD_IDS, rows, 3)}
+    claimed = await store.record(db, [
+        {"id": e.id, "at": e.occurred_at, "sha": e.sha256.hex(), "type": e.type,
+         "name": e.data.get("name") if e.type == "track" else None, "category": e.data.get("category"),
+         "user_id": e.data.get("user_id")} for e in events], [e.raw for e in events])
     accepted = [e for e in events if e.id in claimed]
     raced = [e for e in events if e.id not in claimed]
     if raced:
@@ -159,10 +175,6 @@ async def _record(db: TenantSession, events: list[Event], result: IngestResult) 
                 result.duplicates += 1
             else:
                 result.rejected.append(_conflict(e, "an event with this id was already stored with another payload"))
-    await store.run(db, store.RECORD_EVENTS, [
-        (e.id, e.occurred_at, e.type, e.data.get("name") if e.type == "track" else None,
-         e.data.get("category"), e.data.get("user_id"), orjson.dumps(e.raw).decode()) for e in accepted
-    ], 7)
     return accepted
 
 
@@ -172,97 +184,115 @@ async def _project(db: TenantSession, events: list[Event]) -> None:
     for e in events:
         of[e.type].append(e)
 
-    await store.run(db, store.UPSERT_TEAMS, [(e.data["id"], e.data["name"], e.occurred_at)
-                                             for e in _latest(of["team.upserted"], lambda e: e.data["id"])], 3)
+    await store.run(db, store.UPSERT_TEAMS, [{"id": e.data["id"], "name": e.data["name"], "at": e.occurred_at}
+                                             for e in _latest(of["team.upserted"], lambda e: e.data["id"])])
     await store.run(db, store.UPSERT_AGENTS, [
-        (d["id"], d["name"], d["kind"], d["team_id"], d["status"], d["email"], d["hired_on"], e.occurred_at)
-        for e in _latest(of["agent.upserted"], lambda e: e.data["id"]) for d in [e.data]], 8)
+        {**_pick(e.data, "id", "name", "kind", "team_id", "status", "email", "hired_on"), "at": e.occurred_at}
+        for e in _latest(of["agent.upserted"], lambda e: e.data["id"])])
     users = _latest(of["user.upserted"], lambda e: e.data["id"])
     updated = {r["id"] for r in await store.run(db, store.UPSERT_USERS, [
-        (d["id"], d["email"], d["display_name"], d["role"], d["agent_id"], e.occurred_at)
-        for e in users for d in [e.data]], 6)}
+        {**_pick(e.data, "id", "email", "display_name", "role", "agent_id"), "at": e.occurred_at} for e in users])}
     managed = [e for e in users if e.data["id"] in updated and e.data["managed_team_ids"] is not None]
     if managed:
-        await db.execute(store.CLEAR_MANAGED_TEAMS, db.tenant_id, [e.data["id"] for e in managed])
-        await store.run(db, store.ADD_MANAGED_TEAMS,
-                        [(team, e.data["id"]) for e in managed for team in e.data["managed_team_ids"]], 2)
+        await db.execute(store.CLEAR_MANAGED_TEAMS, db.tenant_id, store.uuid_array(e.data["id"] for e in managed))
+        await store.run(db, store.ADD_MANAGED_TEAMS, [
+            {"team_id": team, "user_id": e.data["id"]} for e in managed for team in e.data["managed_team_ids"]])
     await store.run(db, store.UPSERT_CAMPAIGNS, [
-        (d["id"], d["name"], d["channel"], d["status"], d["budget"], d["starts_on"], d["ends_on"], e.occurred_at)
-        for e in _latest(of["campaign.upserted"], lambda e: e.data["id"]) for d in [e.data]], 8)
+        {**_pick(e.data, "id", "name", "channel", "status", "budget", "starts_on", "ends_on"), "at": e.occurred_at}
+        for e in _latest(of["campaign.upserted"], lambda e: e.data["id"])])
 
-    spend: dict[tuple[UUID, Any], Any] = defaultdict(int)
+    spend: dict[tuple[str, Any], Any] = defaultdict(int)
     for e in of["campaign.spend_recorded"]:
         spend[(e.data["campaign_id"], e.data["day"])] += e.data["amount"]
-    await store.run(db, store.ADD_SPEND, [(c, d, a) for (c, d), a in sorted(spend.items())], 3)
+    await store.run(db, store.ADD_SPEND, [{"campaign_id": c, "day": d, "amount": a}
+                                          for (c, d), a in sorted(spend.items())])
 
     await store.run(db, store.CREATE_LEADS, [
-        (d["lead_id"], d["campaign_id"], d["owner_agent_id"], d["name"], d["source"], d["score"], d["value"],
-         e.occurred_at) for e in of["lead.created"] for d in [e.data]], 8)
+        {"id": d["lead_id"], **_pick(d, "campaign_id", "owner_agent_id", "name", "source", "score", "value"),
+         "at": e.occurred_at} for e in of["lead.created"] for d in [e.data]])
     await store.run(db, store.INSERT_CALLS, [
-        (d["call_id"], d["direction"], d["agent_id"], d["lead_id"], d["campaign_id"], d["started_at"],
-         d["answered_at"], d["ended_at"], d["talk_seconds"] or 0, d["hold_seconds"] or 0, d["wrap_up_seconds"] or 0,
-         bool(d["abandoned"]), bool(d["transferred"]), bool(d["first_contact_resolution"]), d["outcome"],
-         d["disposition"], d["csat_rating"], d["cost"] or 0, e.occurred_at)
-        for e in of["call.ended"] for d in [e.data]], 19)
+        {"id": d["call_id"], **_pick(d, "direction", "agent_id", "lead_id", "campaign_id", "started_at",
+                                     "answered_at", "ended_at", "abandoned", "transferred", "outcome",
+                                     "disposition", "cost"),
+         "talk": d["talk_seconds"], "hold": d["hold_seconds"], "wrap": d["wrap_up_seconds"],
+         "fcr": d["first_contact_resolution"], "csat": d["csat_rating"], "at": e.occurred_at}
+        for e in of["call.ended"] for d in [e.data]])
 
+    await store.run(db, store.COMPLETE_TASKS, [
+        {"id": d["task_id"], **_pick(d, "agent_id", "lead_id", "title", "due_at"), "at": e.occurred_at}
+        for e in _latest(of["task.completed"], lambda e: e.data["task_id"], earliest=True) for d in [e.data]])
+    await store.run(db, store.RATE_CALLS, [
+        {"call_id": e.data["call_id"], "rating": e.data["rating"], "at": e.occurred_at}
+        for e in _latest(of["csat.submitted"], lambda e: e.data["call_id"])])
+
+    await store.run(db, store.AWARD_POINTS, [
+        {**_pick(e.data, "agent_id", "points", "reason"), "at": e.occurred_at} for e in of["points.awarded"]])
+    badges = of["badge.earned"]
+    await store.run(db, store.ENSURE_BADGES, [
+        {"id": str(uuid.uuid5(BADGE_NAMESPACE, f"{db.tenant_id}:{e.data['badge_code']}")),
+         "code": e.data["badge_code"], "name": e.data["badge_name"] or e.data["badge_code"], "at": e.occurred_at}
+        for e in _latest(badges, lambda e: e.data["badge_code"], earliest=True)])
+    await store.run(db, store.AWARD_BADGES, [
+        {"agent_id": e.data["agent_id"], "code": e.data["badge_code"], "at": e.occurred_at} for e in badges])
+    await store.run(db, store.RECORD_NOTIFICATIONS, [
+        {"id": e.data["notification_id"], "at": e.occurred_at, "channel": e.data["channel"],
+         "status": e.type.split(".")[1], "error": e.data.get("error")}
+        for e in of["notification.delivered"] + of["notification.failed"]])
+
+    # Last: relinking a lead's stays or an agent's intervals holds that row's lock until commit, and concurrent
+    # batches touching the same leads or agents wait for it; nothing else should run while they do.
     stage_changes = of["lead.stage_changed"]
-    leads_touched = sorted({e.data["lead_id"] for e in stage_changes})
-    if leads_touched:
+    leads_touched = store.uuid_array(sorted({e.data["lead_id"] for e in stage_changes}))
+    if stage_changes:
         await db.fetch(store.LOCK_LEADS, db.tenant_id, leads_touched)
     await store.run(db, store.INSERT_STAGE_STAYS, [
-        (d["lead_id"], d["stage"], e.occurred_at, d["agent_id"], d["value"]) for e in stage_changes for d in [e.data]
-    ], 5)
-    if leads_touched:
+        {**_pick(e.data, "lead_id", "stage", "agent_id", "value"), "at": e.occurred_at} for e in stage_changes])
+    if stage_changes:
         await db.execute(store.RELINK_STAYS, db.tenant_id, leads_touched)
         await db.execute(store.SYNC_LEAD_STAGE, db.tenant_id, leads_touched)
     await store.run(db, store.SET_LEAD_SCORES, [
-        (e.data["lead_id"], e.data["score"], e.occurred_at)
-        for e in _latest(of["lead.score_changed"], lambda e: e.data["lead_id"])], 3)
-
-    await store.run(db, store.COMPLETE_TASKS, [
-        (d["task_id"], d["agent_id"], d["lead_id"], d["title"], d["due_at"], e.occurred_at)
-        for e in _latest(of["task.completed"], lambda e: e.data["task_id"], earliest=True) for d in [e.data]], 6)
-    await store.run(db, store.RATE_CALLS, [
-        (e.data["call_id"], e.data["rating"], e.occurred_at)
-        for e in _latest(of["csat.submitted"], lambda e: e.data["call_id"])], 3)
-
+        {"lead_id": e.data["lead_id"], "score": e.data["score"], "at": e.occurred_at}
+        for e in _latest(of["lead.score_changed"], lambda e: e.data["lead_id"])])
     statuses = _latest(of["agent.status_changed"], lambda e: (e.data["agent_id"], e.occurred_at))
-    status_rows = [(e.data["agent_id"], e.data["status"], e.occurred_at) for e in statuses]
+    status_rows = [{"agent_id": e.data["agent_id"], "status": e.data["status"], "at": e.occurred_at}
+                   for e in statuses]
     if status_rows:
-        await db.fetch(store.LOCK_AGENTS, db.tenant_id, sorted({r[0] for r in status_rows}))
-    await store.run(db, store.INSERT_STATUS_CHANGES, status_rows, 3)
-    if status_rows:
-        await db.execute(store.RELINK_INTERVALS, db.tenant_id, [r[0] for r in status_rows], [r[2] for r in status_rows])
+        await db.fetch(store.LOCK_AGENTS, db.tenant_id, store.uuid_array(sorted({r["agent_id"] for r in status_rows})))
+    await store.run(db, store.INSERT_STATUS_CHANGES, status_rows)
+    await store.run(db, store.RELINK_INTERVALS, status_rows)
 
-    await store.run(db, store.AWARD_POINTS, [
-        (e.data["agent_id"], e.data["points"], e.data["reason"], e.occurred_at) for e in of["points.awarded"]], 4)
-    badges = of["badge.earned"]
-    await store.run(db, store.ENSURE_BADGES, [
-        (uuid.uuid5(BADGE_NAMESPACE, f"{db.tenant_id}:{e.data['badge_code']}"), e.data["badge_code"],
-         e.data["badge_name"] or e.data["badge_code"], e.occurred_at)
-        for e in _latest(badges, lambda e: e.data["badge_code"], earliest=True)], 4)
-    await store.run(db, store.AWARD_BADGES,
-                    [(e.data["agent_id"], e.data["badge_code"], e.occurred_at) for e in badges], 3)
-    await store.run(db, store.RECORD_NOTIFICATIONS, [
-        (e.data["notification_id"], e.occurred_at, e.data["channel"], e.type.split(".")[1], e.data.get("error"))
-        for e in of["notification.delivered"] + of["notification.failed"]], 5)
+
+def _pick(data: Mapping[str, Any], *names: str) -> dict[str, Any]:
+    return {n: data[n] for n in names}
+
+
+async def ingest_with_retries(db: TenantSession, raw_events: Sequence[Any]) -> IngestResult:
+    """`ingest` in the session's transaction, each attempt under a savepoint: a deadlock or creation race with a
+    concurrent batch undoes only that attempt, which is then run again (the HTTP endpoint and trackEvents both
+    come through here)."""
+    for attempt in range(RETRIES + 1):
+        await db.execute(SAVEPOINT)
+        try:
+            result = await ingest(db, raw_events)
+        except RETRYABLE:
+            await db.execute(ROLLBACK_TO_SAVEPOINT)
+            if attempt == RETRIES:
+                raise
+            continue
+        await db.execute(RELEASE_SAVEPOINT)
+        return result
+    raise AssertionError("unreachable")
 
 
 async def ingest_batch(pool: asyncpg.Pool, tenant_id: UUID, raw_events: Sequence[Any]) -> IngestResult:
-    """One transaction per attempt; a deadlock or creation race with a concurrent batch rolls back and retries."""
-    for attempt in range(RETRIES + 1):
-        db = TenantSession(pool, tenant_id)
-        committed = False
-        try:
-            result = await ingest(db, raw_events)
-            await db.close(commit=True)
-            committed = True
-            return result
-        except (asyncpg.DeadlockDetectedError, asyncpg.SerializationError, asyncpg.UniqueViolationError):
-            # A concurrent batch created the same lead or call meanwhile: the retry reports it as a conflict.
-            if attempt == RETRIES:
-                raise
-        finally:
-            if not committed:
-                await db.close(commit=False)
-    raise AssertionError("unreachable")
+    """One transaction for the batch, committed only when it was stored."""
+    db = TenantSession(pool, tenant_id)
+    committed = False
+    try:
+        result = await ingest_with_retries(db, raw_events)
+        await db.close(commit=True)
+        committed = True
+        return result
+    finally:
+        if not committed:
+            await db.close(commit=False)

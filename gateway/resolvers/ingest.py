@@ -7,7 +7,7 @@ from typing import Final
 from gateway.auth import Role
 from gateway.context import Context
 from gateway.errors import BadUserInput
-from gateway.ingest.service import ingest
+from gateway.ingest.service import ingest_with_retries
 from gateway.schema.ingest import EventInput, IngestReport, RejectedEvent
 
 MAX_EVENTS: Final = 1000
@@ -19,7 +19,8 @@ async def track_events(context: Context, events: list[EventInput]) -> IngestRepo
         raise BadUserInput(f"at most {MAX_EVENTS} events per trackEvents call; use POST /api/v1/events",
                            argument="events")
     raw = [{"id": str(e.id), "type": e.type, "occurred_at": e.occurred_at, "data": e.data} for e in events]
-    result = await ingest(context.db, raw)
+    # The same retry as POST /api/v1/events, under a savepoint of the operation's transaction.
+    result = await ingest_with_retries(context.db, raw)
     return IngestReport(
         accepted=result.accepted,
         duplicates=result.duplicates,

@@ -14,7 +14,7 @@ from gateway.metrics import Metric, Scope
 from gateway.periods import Granularity, Period, future_bucket_starts, local_today, resolve
 from gateway.resolvers import custom_metric
 from gateway.schema.analysis import Forecast, Trend
-from gateway.schema.metrics import DateRange, Metrics, Series, SeriesValues
+from gateway.schema.metrics import DateRange, Metrics, Series, SeriesValues, metrics_of
 
 MAX_SERIES_METRICS = 20
 
@@ -52,7 +52,7 @@ async def metrics(context: Context, scope: Scope, entity: UUID, rng: DateRange) 
     await require_scope(context, scope, entity)
     period, _ = await period_of(context, rng)
     counters = await context.loaders.totals[scope].load(TotalsKey(entity, period))
-    return Metrics(counters=counters, scope=scope)
+    return metrics_of(counters, scope)
 
 
 async def series(context: Context, scope: Scope, entity: UUID, wanted: list[Metric] | None,
