@@ -10,6 +10,7 @@ from strawberry.types import ExecutionContext
 
 from gateway.context import Context, OperationScopeExtension
 from gateway.graphql_errors import ErrorCodeExtension
+from gateway.limits import QuerySizeLimit
 from gateway.loaders.call import CallOrder
 from gateway.loaders.lead import LeadOrder
 from gateway.loaders.task import TaskOrder
@@ -193,7 +194,7 @@ def build_schema(**kwargs: Any) -> strawberry.Schema:
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        extensions=[ErrorCodeExtension, OperationScopeExtension],
+        extensions=[ErrorCodeExtension, QuerySizeLimit, OperationScopeExtension],
         # Types reachable only through `node(id:)` must still be in the schema.
         types=[Agent, Team, Campaign, Lead, Call, Task, Tenant, *METRICS_TYPES],
         **kwargs,
