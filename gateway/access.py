@@ -87,6 +87,13 @@ class Access:
         if not self.can_read_team(team_id):
             raise Forbidden("this team's data is outside what your role may read")
 
+    def require_owner(self, agent_id: UUID | None) -> None:
+        """For rows owned by an agent (calls, leads, tasks); rows of no agent belong to no team."""
+        if agent_id is None:
+            self.require_whole_tenant()
+        else:
+            self.require_agent(agent_id)
+
     def require_aggregates(self) -> None:
         if not self.aggregates:
             raise Forbidden("tenant-wide and campaign figures need the role admin, viewer or manager")

@@ -44,6 +44,7 @@ quantile of (1 + level) / 2: 1.96 for the default 95 %.
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -64,6 +65,7 @@ __all__ = [
     "percentile_rank",
     "period_change",
     "rank",
+    "standings",
     "trend",
 ]
 
@@ -122,7 +124,10 @@ def trend(values: Sequence[float | None]) -> Trend | None:
         return None
     sxy = sum((x - mean_x) * (y - mean_y) for x, y in points)
     slope = sxy / sxx
-    return Trend(slope=slope, intercept=mean_y - slope * mean_x, points=n)
+    intercept = mean_y - slope * mean_x
+    if not (math.isfinite(slope) and math.isfinite(intercept)):
+        return None  # values so large that the arithmetic overflows
+    return Trend(slope=slope, intercept=intercept, points=n)
 
 
 def least_squares_slope(values: Sequence[float | None]) -> float | None:
@@ -176,6 +181,8 @@ def holt(
             lower.append(point - half_width)
             upper.append(point + half_width)
         spread += (a * (1 + h * b)) ** 2
+    if not all(math.isfinite(v) for v in (*points, *lower, *upper, fit.sse)):
+        raise BadUserInput("the values are too large to forecast", argument="metric")
     return Forecast(points=tuple(points), lower=tuple(lower), upper=tuple(upper), level=level, alpha=a, beta=b,
                     sse=fit.sse, rmse=math.sqrt(variance), residuals=fit.residuals)
 
@@ -204,6 +211,22 @@ def percentile_rank(
     worse = sum(1 for v in others if (v < value if higher_is_better else v > value))
     ties = sum(1 for v in others if v == value)
     return 100 * (worse + ties / 2) / len(others)
+
+
+def standings(values: Sequence[float | None], *,
+              higher_is_better: bool = True) -> list[tuple[int | None, float | None]]:
+    """`rank` and `percentile_rank` of every value within `values` itself, in O(n log n) instead of O(n²)."""
+    present = sorted(_present(values))
+    n = len(present)
+    result: list[tuple[int | None, float | None]] = []
+    for value in values:
+        if value is None:
+            result.append((None, None))
+            continue
+        lo, hi = bisect.bisect_left(present, value), bisect.bisect_right(present, value)
+        better, worse = (n - hi, lo) if higher_is_better else (lo, n - hi)
+        result.append((better + 1, 100 * (worse + (hi - lo) / 2) / n))
+    return result
 
 
 # --- helpers -----------------------------------------------------------------------------------------------

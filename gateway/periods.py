@@ -13,6 +13,9 @@ from gateway.errors import BadUserInput
 MAX_DAYS: Final = 3700
 MAX_BUCKETS: Final = 5000
 QUARTER: Final = timedelta(minutes=15)
+# Far enough from the calendar's ends that a previous period, a forecast horizon and UTC offsets stay in it.
+EARLIEST: Final = date(1900, 1, 1)
+LATEST: Final = date(2199, 12, 31)
 
 
 class Preset(enum.Enum):
@@ -82,6 +85,8 @@ def resolve(start: date | None, end: date | None, preset: Preset | None, today: 
         raise BadUserInput("a range needs both from and to, or a preset", argument="range")
     if end < start:
         raise BadUserInput("the range ends before it starts", argument="range")
+    if start < EARLIEST or end > LATEST:
+        raise BadUserInput(f"ranges lie between {EARLIEST} and {LATEST}", argument="range")
     period = Period(start, end)
     if period.days > MAX_DAYS:
         raise BadUserInput(f"a range spans at most {MAX_DAYS} days", argument="range")

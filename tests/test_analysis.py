@@ -22,6 +22,7 @@ from gateway.analysis import (
     percentile_rank,
     period_change,
     rank,
+    standings,
     trend,
 )
 from gateway.errors import BadUserInput, ErrorCode
@@ -397,3 +398,10 @@ def test_the_public_api_is_all() -> None:
                if not name.startswith("_") and getattr(obj, "__module__", None) == module.__name__}
     assert defined <= set(module.__all__)
     assert all(hasattr(module, name) for name in module.__all__)
+
+
+@given(st.lists(st.one_of(st.none(), st.integers(-5, 5).map(float)), max_size=30), st.booleans())
+def test_standings_equal_rank_and_percentile_rank_of_each_value(values: list[float | None], higher: bool) -> None:
+    expected = [(rank(v, values, higher_is_better=higher), percentile_rank(v, values, higher_is_better=higher))
+                for v in values]
+    assert standings(values, higher_is_better=higher) == expected

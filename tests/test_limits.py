@@ -18,7 +18,7 @@ async def errors_of(query: str) -> list[tuple[str, str]]:
 
 
 async def test_a_query_deeper_than_the_limit_is_too_complex() -> None:
-    # node, then every `funnel { campaign { … } }` adds two levels: 1 + 7 × 2 + name = 16
+    # node, then every `funnel { campaign { … } }` adds two levels: 1 + 7 * 2 + name = 16
     inner = "name"
     for _ in range(7):
         inner = f"funnel(range: {{preset: TODAY}}) {{ campaign {{ {inner} }} }}"

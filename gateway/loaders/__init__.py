@@ -13,7 +13,7 @@ from gateway.loaders.campaign import CampaignByIdLoader, CampaignIdsByAgentLoade
 from gateway.loaders.custom_metric import CustomMetricByNameLoader
 from gateway.loaders.funnel import FunnelLoader
 from gateway.loaders.lead import LeadByIdLoader, StaysByLeadLoader
-from gateway.loaders.leaderboard import AgentTotalsByPeriodLoader
+from gateway.loaders.leaderboard import AgentTotalsByPeriodLoader, StandingsLoader
 from gateway.loaders.metrics import SeriesLoader, TotalsLoader
 from gateway.loaders.task import TaskByIdLoader
 from gateway.loaders.team import TeamByIdLoader
@@ -39,11 +39,13 @@ class Loaders:
     funnel: FunnelLoader
     custom_metric_by_name: CustomMetricByNameLoader
     agent_totals_by_period: AgentTotalsByPeriodLoader
+    standings: StandingsLoader
     totals: dict[Scope, TotalsLoader]
     series: dict[Scope, SeriesLoader]
 
     @classmethod
     def for_session(cls, db: TenantSession) -> Loaders:
+        totals_by_period = AgentTotalsByPeriodLoader(db)
         return cls(
             access=AccessLoader(db),
             tenant_by_id=TenantByIdLoader(db),
@@ -59,7 +61,8 @@ class Loaders:
             task_by_id=TaskByIdLoader(db),
             funnel=FunnelLoader(db),
             custom_metric_by_name=CustomMetricByNameLoader(db),
-            agent_totals_by_period=AgentTotalsByPeriodLoader(db),
+            agent_totals_by_period=totals_by_period,
+            standings=StandingsLoader(totals_by_period),
             totals={scope: TotalsLoader(db, scope) for scope in Scope},
             series={scope: SeriesLoader(db, scope) for scope in Scope},
         )

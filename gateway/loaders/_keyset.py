@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 from uuid import UUID
@@ -19,6 +19,9 @@ from gateway.errors import BadUserInput
 
 E = TypeVar("E")
 R = TypeVar("R")
+
+
+MAX_MONEY = Decimal("1e12")
 
 
 @dataclass(frozen=True)
@@ -46,14 +49,26 @@ def parse_timestamp(text: str) -> datetime:
     value = datetime.fromisoformat(text)
     if value.tzinfo is None:
         raise ValueError("naive timestamp")
-    return value
+    return value.astimezone(UTC)  # OverflowError at the ends of the calendar, before asyncpg meets it
 
 
 def parse_decimal(text: str) -> Decimal:
+    """A finite decimal that fits the money columns (numeric(14, 2))."""
     try:
-        return Decimal(text)
+        value = Decimal(text)
     except InvalidOperation:
         raise ValueError(text) from None
+    if not value.is_finite() or abs(value) >= MAX_MONEY:
+        raise ValueError(text)
+    return value
+
+
+def parse_int(text: str) -> int:
+    """A value of an integer (int4) column."""
+    value = int(text)
+    if not -(2**31) <= value < 2**31:
+        raise ValueError(text)
+    return value
 
 
 def page_statements(template: str, orders: Mapping[E, Order], after_param: int) -> dict[E, str]:
@@ -69,7 +84,7 @@ def cursor_position(after: str | None, order_name: str, order: Order) -> tuple[o
         raise BadUserInput("the cursor belongs to another order; start again without `after`", argument="after")
     try:
         return order.parse(str(raw_value)), UUID(str(raw_id))
-    except ValueError:
+    except (ValueError, OverflowError, ArithmeticError):
         raise BadUserInput("the cursor is malformed", argument="after") from None
 
 

@@ -32,6 +32,7 @@ RETURNING {_COLUMNS}
 DELETE_CUSTOM_METRIC: Final = "DELETE FROM custom_metrics WHERE tenant_id = $1 AND name = $2"
 
 MAX_CUSTOM_METRICS: Final = 200
+LOCK_TENANT: Final = "SELECT 1 FROM tenants WHERE id = $1 FOR UPDATE"
 COUNT_CUSTOM_METRICS: Final = "SELECT count(*) FROM custom_metrics WHERE tenant_id = $1 AND name <> $2"
 
 
@@ -61,6 +62,10 @@ async def upsert(db: TenantSession, row: CustomMetricRow) -> CustomMetricRow:
                               row.higher_is_better, row.created_by)
     assert saved is not None
     return CustomMetricRow(**dict(saved))
+
+
+async def lock_tenant(db: TenantSession) -> None:
+    await db.execute(LOCK_TENANT, db.tenant_id)
 
 
 async def others_count(db: TenantSession, name: str) -> int:

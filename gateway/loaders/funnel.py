@@ -22,7 +22,7 @@ STAGES: Final = ("new", "contacted", "qualified", "proposal", "won", "lost")
 
 _COLUMNS: Final = """stage, sum(entered) AS entered, sum(advanced) AS advanced, sum(lost) AS lost,
        sum(exited) AS exited, sum(time_in_stage_seconds_sum)::bigint AS seconds,
-       array_agg(time_in_stage_histogram) AS histograms"""
+       jsonb_agg(time_in_stage_histogram) AS histograms"""
 
 FUNNEL_BY_CAMPAIGN: Final = f"""
 SELECT campaign_id AS key, {_COLUMNS}

@@ -13,7 +13,7 @@ from uuid import UUID
 
 from gateway.db import TenantSession
 from gateway.loaders._base import TenantLoader, in_key_order
-from gateway.loaders._keyset import Order, keyset_page, page_statements, parse_decimal, parse_timestamp
+from gateway.loaders._keyset import Order, keyset_page, page_statements, parse_decimal, parse_int, parse_timestamp
 
 _COLUMNS: Final = """id, campaign_id, owner_agent_id, name, source, stage, score, value, converted_at, created_at"""
 
@@ -53,7 +53,7 @@ ORDERS: Final = {
     LeadOrder.CREATED_AT_DESC: Order("created_at", "timestamptz", True, parse_timestamp),
     LeadOrder.CREATED_AT_ASC: Order("created_at", "timestamptz", False, parse_timestamp),
     LeadOrder.VALUE_DESC: Order("value", "numeric", True, parse_decimal),
-    LeadOrder.SCORE_DESC: Order("score", "integer", True, int),
+    LeadOrder.SCORE_DESC: Order("score", "integer", True, parse_int),
 }
 LEADS_PAGE: Final = page_statements(
     f"SELECT {_COLUMNS}, {{sort}} FROM leads {_FILTERS} AND {{after}} ORDER BY {{order}} LIMIT $11",  # noqa: S608

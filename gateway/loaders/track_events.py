@@ -3,6 +3,7 @@ events: they have no rollup, and the (tenant_id, name, occurred_at) index serves
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Final
@@ -44,10 +45,19 @@ GROUP BY 1, 2, 3
 """  # noqa: S608 - constant pieces
 
 
+class Level(enum.IntEnum):
+    """What a total covers, as PostgreSQL's GROUPING(category, name) bits say."""
+
+    NAME = 0
+    CATEGORY = 1
+    OVERALL = 3
+
+
 @dataclass(frozen=True)
 class TrackTotal:
-    """Events and unique users: for one name, one category (name None), or everything (both None)."""
+    """Events and unique users of one name, one category, or everything (`level` says which)."""
 
+    level: Level
     category: str | None
     name: str | None
     events: int
@@ -76,10 +86,8 @@ class TrackFilter:
 
 async def totals(db: TenantSession, flt: TrackFilter) -> list[TrackTotal]:
     rows = await db.fetch(TRACK_TOTALS, db.tenant_id, *flt.params())
-    # GROUPING bits: 0 = (category, name), 1 = (category), 3 = overall.
-    return [TrackTotal(category=r["category"] if r["level"] != 3 else None,
-                       name=r["name"] if r["level"] == 0 else None, events=r["events"], users=r["users"])
-            for r in rows]
+    return [TrackTotal(level=Level(r["level"]), category=r["category"], name=r["name"], events=r["events"],
+                       users=r["users"]) for r in rows]
 
 
 async def series(db: TenantSession, flt: TrackFilter, timezone: str, granularity: str) -> list[TrackBucket]:

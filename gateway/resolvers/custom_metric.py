@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 
 from gateway.auth import Role
 from gateway.context import Context
 from gateway.errors import BadUserInput
-from gateway.formulas import parse, validate_name
+from gateway.formulas import Formula, parse, validate_name
 from gateway.loaders import custom_metric as custom_sql
 from gateway.metric_specs import MetricSpec
 from gateway.metrics import Metric
 from gateway.schema.custom_metric import CustomMetric
 
 MAX_DESCRIPTION = 1000
+# More than any field takes (series and compare take 20); checked before anything reaches the database.
+MAX_ASKED = 20
+
+
+@functools.lru_cache(maxsize=1024)
+def _stored(formula: str) -> Formula:
+    """A stored formula's tree: parsed once per process, not per entity of every request."""
+    return parse(formula)
 
 
 async def custom_metrics(context: Context) -> list[CustomMetric]:
@@ -28,6 +37,8 @@ async def define(context: Context, name: str, formula: str, description: str,
     parsed = parse(formula)
     if len(description) > MAX_DESCRIPTION:
         raise BadUserInput(f"the description is longer than {MAX_DESCRIPTION} characters", argument="description")
+    # Serialises concurrent definitions of one tenant, so the cap holds.
+    await custom_sql.lock_tenant(context.db)
     if await custom_sql.others_count(context.db, name) >= custom_sql.MAX_CUSTOM_METRICS:
         raise BadUserInput(f"a tenant has at most {custom_sql.MAX_CUSTOM_METRICS} custom metrics", argument="name")
     now = datetime.now(UTC)
@@ -40,7 +51,7 @@ async def define(context: Context, name: str, formula: str, description: str,
 async def delete(context: Context, name: str) -> bool:
     """True when it existed; dashboards asking for it afterwards get BAD_USER_INPUT."""
     context.require(Role.ADMIN)
-    return await custom_sql.delete(context.db, name)
+    return await custom_sql.delete(context.db, validate_name(name))
 
 
 async def spec(context: Context, metric: Metric | None, custom: str | None) -> MetricSpec:
@@ -54,10 +65,14 @@ async def spec(context: Context, metric: Metric | None, custom: str | None) -> M
 
 async def specs(context: Context, metrics: list[Metric], custom: list[str]) -> list[MetricSpec]:
     """Built-in metrics first, then the custom ones, each in the order asked; unknown names are BAD_USER_INPUT."""
+    if len(metrics) + len(custom) > MAX_ASKED:
+        raise BadUserInput(f"ask for at most {MAX_ASKED} metrics and custom metrics", argument="customMetrics")
+    for name in custom:
+        validate_name(name)
     rows = await context.loaders.custom_metric_by_name.load_many(custom)
     unknown = [name for name, row in zip(custom, rows, strict=True) if row is None]
     if unknown:
         raise BadUserInput(f"no custom metric named {', '.join(map(repr, unknown))}", argument="customMetrics")
     return [MetricSpec.of(m) for m in metrics] + [
-        MetricSpec(name=r.name, formula=parse(r.formula), higher_is_better=r.higher_is_better)
+        MetricSpec(name=r.name, formula=_stored(r.formula), higher_is_better=r.higher_is_better)
         for r in rows if r is not None]

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from gateway.context import Context
 from gateway.errors import BadUserInput
 from gateway.loaders import track_events as track_sql
+from gateway.loaders.track_events import Level
 from gateway.periods import Granularity, bucket_starts, instants_of, local_midnight
 from gateway.resolvers.metrics import period_of
 from gateway.schema.event_analytics import (
@@ -20,6 +21,7 @@ from gateway.schema.metrics import DateRange
 
 MAX_TOP = 50
 MAX_NAMES = 20
+MAX_NAME_LENGTH = 200
 
 
 async def event_analytics(context: Context, rng: DateRange, category: EventCategory | None, names: list[str] | None,
@@ -30,14 +32,17 @@ async def event_analytics(context: Context, rng: DateRange, category: EventCateg
         raise BadUserInput(f"top must be 1 to {MAX_TOP}", argument="top")
     if names is not None and not 1 <= len(names) <= MAX_NAMES:
         raise BadUserInput(f"ask for 1 to {MAX_NAMES} event names", argument="names")
+    if names is not None and any(len(n) > MAX_NAME_LENGTH or "\x00" in n for n in names):
+        raise BadUserInput(f"event names have at most {MAX_NAME_LENGTH} characters and no NUL", argument="names")
     period, timezone = await period_of(context, rng)
     starts = bucket_starts(period, granularity, timezone)
     start, end = instants_of(period, timezone)
     flt = track_sql.TrackFilter(start, end, category.value if category is not None else None, names)
     totals = await track_sql.totals(context.db, flt)
-    overall = next((t for t in totals if t.category is None and t.name is None), None)
-    by_name = sorted((t for t in totals if t.name is not None), key=lambda t: (-t.events, t.name or ""))
-    by_category = sorted((t for t in totals if t.name is None and t is not overall), key=lambda t: -t.events)
+    overall = next((t for t in totals if t.level is Level.OVERALL), None)
+    by_name = sorted((t for t in totals if t.level is Level.NAME and t.name is not None),
+                     key=lambda t: (-t.events, t.name or ""))
+    by_category = sorted((t for t in totals if t.level is Level.CATEGORY), key=lambda t: -t.events)
     charted = names if names is not None else [t.name for t in by_name[:top] if t.name is not None]
     buckets = await track_sql.series(context.db, track_sql.TrackFilter(start, end, flt.category, charted), timezone,
                                      granularity.value) if charted else []

@@ -7,12 +7,13 @@ from uuid import UUID
 
 import strawberry
 
-from gateway.analysis import percentile_rank, period_change, rank
+from gateway.analysis import period_change, standings
 from gateway.context import Context
 from gateway.errors import BadUserInput, NotFound
 from gateway.ids import decode_id
 from gateway.loaders import leaderboard as leaderboard_sql
 from gateway.loaders import report as report_sql
+from gateway.loaders.leaderboard import StandingKey
 from gateway.loaders.metrics import TotalsKey
 from gateway.metrics import Metric, Scope
 from gateway.resolvers import custom_metric
@@ -43,9 +44,10 @@ async def leaderboard(context: Context, metric: Metric | None, custom: str | Non
     rows = await leaderboard_sql.agent_totals(context.db, team, period)
     values = [(row, spec.value(counters, Scope.AGENT)) for row, counters in rows]
     population = [v for _, v in values]
+    ranks = {row.id: r for (row, _), (r, _) in zip(values, standings(population, higher_is_better=higher),
+                                                   strict=True)}
     ranked = sorted(values, key=lambda p: _sort_key(p[1], higher, p[0].name))
-    entries = [LeaderboardEntry(rank=rank(v, population, higher_is_better=higher), agent=Agent(row=row), value=v)
-               for row, v in ranked[:first]]
+    entries = [LeaderboardEntry(rank=ranks[row.id], agent=Agent(row=row), value=v) for row, v in ranked[:first]]
     return Leaderboard(name=spec.name, metric=spec.builtin, from_=period.start, to=period.end, higher_is_better=higher,
                        agents_ranked=sum(1 for v in population if v is not None), entries=entries)
 
@@ -63,21 +65,13 @@ async def standing(context: Context, agent_id: UUID, metric: Metric | None, cust
     (await context.access()).require_agent(agent_id)
     spec = await custom_metric.spec(context, metric, custom)
     period, _ = await period_of(context, rng)
-    everyone = await context.loaders.agent_totals_by_period.load(period)
-    higher = spec.higher_is_better
-    values = {row.id: (row.team_id, spec.value(c, Scope.AGENT)) for row, c in everyone}
-    team_id, own = values.get(agent_id, (None, None))
-    tenant = [v for _, v in values.values()]
-    team = [v for t, v in values.values() if t is not None and t == team_id]
+    found = (await context.loaders.standings.load(StandingKey(spec, period))).get(agent_id)
+    if found is None:
+        raise NotFound("no such agent")
     return Standing(
-        name=spec.name, metric=spec.builtin, value=own,
-        rank_in_team=rank(own, team, higher_is_better=higher) if team_id is not None else None,
-        team_size=sum(1 for v in team if v is not None),
-        percentile_in_team=percentile_rank(own, team, higher_is_better=higher) if team_id is not None else None,
-        rank_in_tenant=rank(own, tenant, higher_is_better=higher),
-        tenant_size=sum(1 for v in tenant if v is not None),
-        percentile_in_tenant=percentile_rank(own, tenant, higher_is_better=higher),
-    )
+        name=spec.name, metric=spec.builtin, value=found.value, rank_in_team=found.rank_in_team,
+        team_size=found.team_size, percentile_in_team=found.percentile_in_team, rank_in_tenant=found.rank_in_tenant,
+        tenant_size=found.tenant_size, percentile_in_tenant=found.percentile_in_tenant)
 
 
 async def compare(context: Context, agent_ids: list[strawberry.ID], metrics: list[Metric] | None,

@@ -11,7 +11,7 @@ from gateway.context import Context
 from gateway.errors import BadUserInput, NotFound
 from gateway.loaders.metrics import SeriesKey, TotalsKey
 from gateway.metrics import Metric, Scope
-from gateway.periods import Granularity, Period, future_bucket_starts, local_today, resolve
+from gateway.periods import Granularity, Period, bucket_starts, future_bucket_starts, local_today, resolve
 from gateway.resolvers import custom_metric
 from gateway.schema.analysis import Forecast, Trend
 from gateway.schema.metrics import DateRange, Metrics, Series, SeriesValues, metrics_of
@@ -30,6 +30,13 @@ async def tenant_timezone(context: Context) -> str:
 async def period_of(context: Context, rng: DateRange) -> tuple[Period, str]:
     timezone = await tenant_timezone(context)
     return resolve(rng.from_, rng.to, rng.preset, local_today(timezone)), timezone
+
+
+async def series_period_of(context: Context, rng: DateRange, granularity: Granularity) -> tuple[Period, str]:
+    """The period, refused before any query when its series would have too many buckets."""
+    period, timezone = await period_of(context, rng)
+    bucket_starts(period, granularity, timezone)
+    return period, timezone
 
 
 def previous_period(period: Period) -> Period:
@@ -61,7 +68,7 @@ async def series(context: Context, scope: Scope, entity: UUID, wanted: list[Metr
     asked = await custom_metric.specs(context, wanted or [], custom or [])
     if not 1 <= len(asked) <= MAX_SERIES_METRICS:
         raise BadUserInput(f"ask for 1 to {MAX_SERIES_METRICS} metrics and custom metrics", argument="metrics")
-    period, timezone = await period_of(context, rng)
+    period, timezone = await series_period_of(context, rng, granularity)
     data = await context.loaders.series[scope].load(SeriesKey(entity, period, granularity, timezone))
     return Series(
         granularity=granularity,
@@ -76,7 +83,7 @@ async def trend(context: Context, scope: Scope, entity: UUID, metric: Metric | N
     """The range against the previous period of equal length, and the least-squares line through its series."""
     await require_scope(context, scope, entity)
     spec = await custom_metric.spec(context, metric, custom)
-    period, timezone = await period_of(context, rng)
+    period, timezone = await series_period_of(context, rng, granularity)
     previous = previous_period(period)
     now, before, data = await asyncio.gather(
         context.loaders.totals[scope].load(TotalsKey(entity, period)),
@@ -97,7 +104,7 @@ async def forecast(context: Context, scope: Scope, entity: UUID, metric: Metric 
     """Holt's linear method fitted on the range's series (see gateway/analysis.py), `horizon` buckets ahead."""
     await require_scope(context, scope, entity)
     spec = await custom_metric.spec(context, metric, custom)
-    period, timezone = await period_of(context, rng)
+    period, timezone = await series_period_of(context, rng, granularity)
     data = await context.loaders.series[scope].load(SeriesKey(entity, period, granularity, timezone))
     values = [spec.value(c, scope) for c in data.counters]
     fitted = analysis.holt(values, horizon, alpha=alpha, beta=beta, level=level)

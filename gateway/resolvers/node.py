@@ -22,14 +22,6 @@ from gateway.schema.tenant import Tenant
 from gateway.schema.user import User
 
 
-def _require_owner(access: Access, agent_id: UUID | None) -> None:
-    # Rows owned by no agent belong to no team: only whole-tenant roles see them.
-    if agent_id is None:
-        access.require_whole_tenant()
-    else:
-        access.require_agent(agent_id)
-
-
 async def _agent(context: Context, access: Access, key: UUID) -> Node | None:
     access.require_agent(key)
     return await Agent.load(context, key)
@@ -45,16 +37,13 @@ async def _campaign(context: Context, access: Access, key: UUID) -> Node | None:
 
 
 async def _lead(context: Context, access: Access, key: UUID) -> Node | None:
-    lead = await Lead.load(context, key)
-    if lead is not None:
-        _require_owner(access, lead.row.owner_agent_id)
-    return lead
+    return await Lead.load(context, key)
 
 
 async def _call(context: Context, access: Access, key: UUID) -> Node | None:
     call = await Call.load(context, key)
     if call is not None:
-        _require_owner(access, call.row.agent_id)
+        access.require_owner(call.row.agent_id)
     return call
 
 
@@ -62,7 +51,7 @@ async def _task(context: Context, access: Access, key: UUID) -> Node | None:
     row = await context.loaders.task_by_id.load(key)
     if row is None:
         return None
-    _require_owner(access, row.assignee_agent_id)
+    access.require_owner(row.assignee_agent_id)
     return Task(row=row)
 
 

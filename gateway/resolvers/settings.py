@@ -12,6 +12,7 @@ from gateway.schema.settings import TenantSettingsInput, TenantSettingsResult
 from gateway.schema.tenant import Tenant
 
 MAX_THRESHOLD_SECONDS = 3600
+NOT_ZONES = frozenset({"localtime", "posixrules", "Factory"})
 
 
 async def update(context: Context, settings: TenantSettingsInput) -> TenantSettingsResult:
@@ -38,11 +39,8 @@ async def update(context: Context, settings: TenantSettingsInput) -> TenantSetti
 
 
 async def _check_timezone(context: Context, name: str) -> None:
-    # Both sides compute local days: PostgreSQL in the rollups, Python for ranges and buckets.
-    try:
-        zoneinfo.ZoneInfo(name)
-        known_here = name in zoneinfo.available_timezones()
-    except (ValueError, zoneinfo.ZoneInfoNotFoundError):
-        known_here = False
+    # Both sides compute local days: PostgreSQL in the rollups, Python for ranges and buckets. The name is looked
+    # up in the list before it is used as a path; zones that follow the server's own setting are refused.
+    known_here = name in zoneinfo.available_timezones() and name not in NOT_ZONES
     if not known_here or not await tenant_sql.known_timezone(context.db, name):
         raise BadUserInput(f"{name!r} is not an IANA timezone known here", argument="timezone")

@@ -77,6 +77,8 @@ class LeadStageStay:
 
     @strawberry.field(description="The agent whose action moved the lead into this stage.")
     async def agent(self, info: strawberry.Info[Context, None]) -> Agent | None:
+        if self.row.agent_id is not None:
+            (await info.context.access()).require_agent(self.row.agent_id)
         return await Agent.load(info.context, self.row.agent_id)
 
 
@@ -130,7 +132,11 @@ class Lead(Node):
 
     @classmethod
     async def load(cls, context: Context, lead_id: UUID | None) -> Lead | None:
+        """The lead through the operation's loader; FORBIDDEN unless the principal may read its owner's leads."""
         if lead_id is None:
             return None
         row = await context.loaders.lead_by_id.load(lead_id)
-        return cls(row=row) if row is not None else None
+        if row is None:
+            return None
+        (await context.access()).require_owner(row.owner_agent_id)
+        return cls(row=row)

@@ -93,9 +93,10 @@ class Metrics:
     def tasks_completed(self) -> int:
         return self.counters.tasks_completed
 
-    @strawberry.field(description="Seconds signed in (available, busy or wrap-up).")
-    def available_seconds(self) -> int:
-        return m.available_seconds(self.counters)
+    @strawberry.field(description="Seconds signed in (available, busy or wrap-up); a Float, as a year of a large "
+                      "floor exceeds a 32-bit Int.")
+    def available_seconds(self) -> float:
+        return float(m.available_seconds(self.counters))
 
     @strawberry.field(description="Handle time / available time.")
     def occupancy(self) -> float | None:

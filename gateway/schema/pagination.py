@@ -58,7 +58,9 @@ def name_position(after: str | None) -> tuple[str, UUID] | None:
         return None
     name, key = decode_cursor(after, 2)
     try:
-        return str(name), UUID(str(key))
+        if not isinstance(name, str) or "\x00" in name:
+            raise ValueError("not a stored name")
+        return name, UUID(str(key))
     except ValueError:
         raise BadUserInput("the cursor is malformed", argument="after") from None
 

@@ -204,3 +204,40 @@ async def test_comparing_an_agent_outside_the_role_is_forbidden(gateway: LiveGat
     body = await graphql(gateway, token, f"""query($agents: [ID!]!) {{ compare(agents: $agents,
         metrics: [CALLS_HANDLED], range: {DAYS}) {{ names }} }}""", agents=[encode_id("Agent", floor["A"])])
     assert error(body)["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_points_and_available_time_trend_and_forecast_as_numbers(
+    gateway: LiveGateway, floor: dict[str, UUID], admin_conn: asyncpg.Connection
+) -> None:
+    for day, points in ((1, 5), (2, 7), (3, 9), (4, 11)):
+        await admin_conn.execute("INSERT INTO points_ledger (tenant_id, agent_id, points, reason, awarded_at) "
+                                 "VALUES ($1, $2, $3, 'calls', $4::text::timestamptz)", floor["tenant"], floor["A"],
+                                 points, f"2026-03-0{day}T12:00Z")
+    body = ok(await graphql(gateway, gateway.token(floor["tenant"]), f"""{{ tenant {{
+        trend(metric: POINTS, range: {DAYS}) {{ current slope }}
+        forecast(metric: POINTS, range: {DAYS}, horizon: 1, alpha: 1, beta: 1) {{ values }}
+        metrics(range: {DAYS}) {{ points availableSeconds }} }} }}"""))
+    assert body["tenant"]["trend"] == {"current": 32.0, "slope": 2.0}
+    assert body["tenant"]["forecast"]["values"] == [13.0]
+    assert body["tenant"]["metrics"] == {"points": 32, "availableSeconds": 0.0}
+
+
+async def test_a_forecast_of_values_too_large_for_floats_is_bad_user_input(
+    gateway: LiveGateway, floor: dict[str, UUID]
+) -> None:
+    token = gateway.token(floor["tenant"])
+    ok(await graphql(gateway, token, DEFINE, name="huge", formula="calls_handled * 1e300"))
+    body = await graphql(gateway, token, f'{{ tenant {{ forecast(customMetric: "huge", range: {DAYS}) {{ rmse }} }} }}')
+    assert error(body)["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+@pytest.mark.parametrize("query", [
+    f'{{ tenant {{ series(customMetrics: ["a\\u0000"], range: {DAYS}, granularity: DAY) {{ bucketStarts }} }} }}',
+    'mutation { deleteCustomMetric(name: "a\\u0000") }',
+    f'{{ eventAnalytics(range: {DAYS}, names: ["a\\u0000"]) {{ events }} }}',
+])
+async def test_names_with_nul_bytes_are_bad_user_input(
+    gateway: LiveGateway, floor: dict[str, UUID], query: str
+) -> None:
+    body = await graphql(gateway, gateway.token(floor["tenant"]), query)
+    assert error(body)["extensions"]["code"] == "BAD_USER_INPUT"

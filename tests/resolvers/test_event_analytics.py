@@ -48,6 +48,8 @@ async def tenant(admin_conn: asyncpg.Connection) -> UUID:
         await admin_conn.execute(EVENT, tenant, at, name, category, user)
     await admin_conn.execute("INSERT INTO analytics_events (tenant_id, id, occurred_at, event_type) "
                              "VALUES ($1, gen_random_uuid(), '2026-03-01T04:00Z', 'call.ended')", tenant)
+    # uncategorised: counts in the totals, and as a category of its own
+    await admin_conn.execute(EVENT, tenant, "2026-03-02T09:00Z", "beta_opened", None, u1)
     other = await make_tenant(admin_conn, "Other")
     await admin_conn.execute(EVENT, other, "2026-03-01T04:00Z", "dashboard_view", "page_view", u1)
     return tenant
@@ -63,21 +65,23 @@ async def test_totals_categories_and_top_names_count_events_and_distinct_users(
     gateway: LiveGateway, tenant: UUID
 ) -> None:
     result = ok(await graphql(gateway, gateway.token(tenant), QUERY))
-    assert (result["events"], result["uniqueUsers"]) == (6, 2)
-    assert result["byCategory"] == [
+    assert (result["events"], result["uniqueUsers"]) == (7, 2)
+    assert sorted(result["byCategory"], key=lambda c: (-c["events"], str(c["category"]))) == [
         {"category": "PAGE_VIEW", "events": 4, "uniqueUsers": 2},
         {"category": "ACTION", "events": 1, "uniqueUsers": 1},
         {"category": "CONVERSION", "events": 1, "uniqueUsers": 1},
+        {"category": None, "events": 1, "uniqueUsers": 1},
     ]
     assert result["topNames"] == [
         {"name": "dashboard_view", "category": "PAGE_VIEW", "events": 4, "uniqueUsers": 2},
+        {"name": "beta_opened", "category": None, "events": 1, "uniqueUsers": 1},
         {"name": "plan_upgraded", "category": "CONVERSION", "events": 1, "uniqueUsers": 1},
         {"name": "report_exported", "category": "ACTION", "events": 1, "uniqueUsers": 1},
     ]
 
 
 async def test_the_daily_series_follows_the_tenants_local_days(gateway: LiveGateway, tenant: UUID) -> None:
-    result = ok(await graphql(gateway, gateway.token(tenant), QUERY, top=2))
+    result = ok(await graphql(gateway, gateway.token(tenant), QUERY, names=["dashboard_view", "plan_upgraded"]))
     assert result["bucketStarts"] == ["2026-02-28T18:30:00+00:00", "2026-03-01T18:30:00+00:00"]
     assert result["series"] == [
         {"name": "dashboard_view", "events": [3, 1], "uniqueUsers": [2, 1]},

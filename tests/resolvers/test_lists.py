@@ -282,3 +282,31 @@ async def test_an_agent_lists_its_badges_newest_first_and_its_campaigns_in_a_ran
     assert agent["early"] == [{"name": "K"}]
     assert agent["all"] == [{"name": "K"}, {"name": "L"}]
     assert agent["metrics"] == {"__typename": "AgentMetrics", "callsTotal": 3}
+
+
+@pytest.mark.parametrize(("order", "value"), [
+    ("score_desc", "99999999999"), ("value_desc", "1e999999"), ("value_desc", "NaN"),
+    ("created_at_desc", "0001-01-01T00:00:00+05:00"), ("created_at_desc", "9999-12-31T23:00:00-05:00"),
+])
+async def test_crafted_cursors_are_bad_user_input_never_internal(
+    gateway: LiveGateway, floor: Floor, order: str, value: str
+) -> None:
+    body = await graphql(gateway, gateway.token(floor.tenant), LEADS, orderBy=order.upper(), first=1,
+                         after=encode_cursor([order, value, str(uuid.uuid4())]))
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    nul = await graphql(gateway, gateway.token(floor.tenant), "query($a: String) { agents(after: $a) { totalCount } }",
+                        a=encode_cursor(["a\x00", str(uuid.uuid4())]))
+    assert nul["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+@pytest.mark.parametrize("query", [
+    '{ calls(filter: {range: {from: "9999-12-31", to: "9999-12-31"}}) { totalCount } }',
+    '{ tenant { trend(metric: CALLS_TOTAL, range: {from: "0001-01-01", to: "0001-01-03"}) { current } } }',
+    '{ tenant { series(metrics: [CALLS_TOTAL], range: {from: "2016-01-01", to: "2026-01-01"}, granularity: HOUR) '
+    '{ bucketStarts } } }',
+])
+async def test_ranges_at_the_calendars_ends_or_too_many_buckets_are_bad_user_input(
+    gateway: LiveGateway, floor: Floor, query: str
+) -> None:
+    body = await graphql(gateway, gateway.token(floor.tenant), query)
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import asyncpg
@@ -9,7 +10,7 @@ import pytest
 
 from gateway.ids import encode_id
 from tests.conftest import LiveGateway
-from tests.resolvers.floor import Floor, build_floor
+from tests.resolvers.floor import CALL, TASK, Floor, at, build_floor
 from tests.resolvers.test_agents import graphql
 
 RANGE = '{from: "2026-03-01", to: "2026-03-31"}'
@@ -170,3 +171,27 @@ async def test_a_token_with_manager_and_agent_roles_gets_the_union(
     body = await graphql(gateway, token, AGENT_NAMES)
     assert column(body, "agents", "name") == ["A", "C"]
     assert "errors" not in await graphql(gateway, token, TENANT_METRICS)
+
+
+async def test_a_call_or_task_about_someone_elses_lead_does_not_reveal_the_lead(
+    gateway: LiveGateway, floor: Floor, admin_conn: asyncpg.Connection
+) -> None:
+    # given: A calls about B's lead and about the unowned lead-x, and has a task about C's lead
+    for lead in ("lead-b1", "lead-x"):
+        await admin_conn.execute(CALL, floor.tenant, uuid.uuid4(), "outbound", floor.a, floor.leads[lead], None,
+                                 at(6, 10), "connected", None)
+    await admin_conn.execute(TASK, floor.tenant, uuid.uuid4(), floor.a, floor.leads["lead-c1"], "follow up", "open",
+                             at(6, 11))
+    agent = tokens(gateway, floor)["agent"]
+    day = '(filter: {range: {from: "2026-03-06", to: "2026-03-06"}})'
+    for query in (f"{{ calls{day} {{ edges {{ node {{ lead {{ name }} }} }} }} }}",
+                  f"{{ tasks{day} {{ edges {{ node {{ lead {{ name }} }} }} }} }}"):
+        body = await graphql(gateway, agent, query)
+        assert code(body) == "FORBIDDEN"
+        assert "lead-b1" not in str(body["data"])
+        assert "lead-c1" not in str(body["data"])
+    manager = tokens(gateway, floor)["manager"]
+    body = await graphql(gateway, manager, '{ calls(filter: {range: {from: "2026-03-06", to: "2026-03-06"}}) '
+                                           '{ edges { node { lead { name } } } } }')
+    assert code(body) == "FORBIDDEN"  # lead-x has no owner: whole-tenant roles only
+    assert "lead-x" not in str(body["data"])

@@ -74,6 +74,9 @@ async def test_changing_only_the_export_format_does_not_rebuild(gateway: LiveGat
 @pytest.mark.parametrize(("settings", "argument"), [
     ({"timezone": "Mars/Olympus_Mons"}, "timezone"),
     ({"timezone": "../../etc/passwd"}, "timezone"),
+    ({"timezone": "Europe"}, "timezone"),
+    ({"timezone": "a" * 300}, "timezone"),
+    ({"timezone": "localtime"}, "timezone"),
     ({"serviceLevelThresholdSeconds": 0}, "serviceLevelThresholdSeconds"),
     ({"serviceLevelThresholdSeconds": 3601}, "serviceLevelThresholdSeconds"),
 ])
