@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from gateway.formulas import Formula
-from gateway.metrics import LOWER_IS_BETTER, Counters, Metric, Scope, value
+from gateway.metrics import LOWER_IS_BETTER, Counters, Metric, Scope, value, values
 
 
 @dataclass(frozen=True)
@@ -26,3 +27,9 @@ class MetricSpec:
             return value(self.builtin, counters, scope)
         assert self.formula is not None
         return self.formula.evaluate({n: value(Metric(n), counters, scope) for n in self.formula.metrics})
+
+    def values(self, counters: Sequence[Counters], scope: Scope) -> list[float | None]:
+        """value() of each counters of a series (a dashboard asks for thousands: built-ins take a quicker way)."""
+        if self.builtin is not None:
+            return values(self.builtin, counters, scope)
+        return [self.value(c, scope) for c in counters]

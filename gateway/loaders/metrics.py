@@ -13,13 +13,17 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Final
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from gateway.db import TenantSession
 from gateway.loaders._base import TenantLoader
-from gateway.metrics import COUNTERS, Counters, Scope
+from gateway.metrics import COUNTERS, MONEY, Counters, Scope
 from gateway.periods import Granularity, Period, bucket_starts, local_midnight
 
-SUMS: Final = ", ".join(f"sum(m.{c}) AS {c}" for c in COUNTERS)
+# PostgreSQL sums bigint columns as numeric, which asyncpg decodes into Decimal at a few µs a value (a 30-day
+# series of 50 agents has over 10,000 of them): counts and seconds are cast back to bigint, which no sum of
+# them comes near. Money stays numeric.
+SUMS: Final = ", ".join(f"sum(m.{c}) AS {c}" if c in MONEY else f"sum(m.{c})::bigint AS {c}" for c in COUNTERS)
 
 # Per scope: the daily table joined as `m`, and the expression its keys are matched on.
 _DAILY_SOURCES: Final = {
@@ -48,6 +52,13 @@ DAY_SERIES: Final = {
            f"GROUP BY {key}, bucket"
     for scope, (source, key) in _DAILY_SOURCES.items()
 }
+# A daily series of a scope whose table holds one row per key and day reads those rows as they are: there is
+# nothing to sum, and aggregating 27 counters was most of the statement (50 agents over 30 days: 10 of 12 ms).
+DAILY_ROWS: Final = {
+    scope: f"SELECT {key} AS key, m.day AS bucket, {', '.join(f'm.{c}' for c in COUNTERS)} "  # noqa: S608
+           f"FROM {source} WHERE m.tenant_id = $1 AND {key} = any($2::uuid[]) AND m.day BETWEEN $3 AND $4"
+    for scope, (source, key) in _DAILY_SOURCES.items() if scope is not Scope.TEAM
+}
 # Local hours start where the local minute is 0: for a UTC+05:30 tenant at :30 UTC, and a 25-hour DST day
 # keeps its two 1 a.m. hours apart.
 HOUR_SERIES: Final = {
@@ -59,6 +70,10 @@ HOUR_SERIES: Final = {
            f"GROUP BY {key}, 2"
     for scope, (source, key) in _QUARTER_SOURCES.items()
 }
+
+
+# Counters are immutable: every entity or bucket without activity shares this one.
+ZERO: Final = Counters()
 
 
 @dataclass(frozen=True)
@@ -96,7 +111,7 @@ class TotalsLoader(TenantLoader[TotalsKey, Counters]):
         for period, entities in by_period.items():
             rows = await self.db.fetch(TOTALS[self.scope], self.db.tenant_id, list(entities), period.start, period.end)
             found.update({TotalsKey(r["key"], period): Counters.from_row(r) for r in rows})
-        return [found.get(k, Counters()) for k in keys]
+        return [found.get(k, ZERO) for k in keys]
 
 
 class SeriesLoader(TenantLoader[SeriesKey, SeriesData]):
@@ -108,24 +123,37 @@ class SeriesLoader(TenantLoader[SeriesKey, SeriesData]):
         groups: dict[tuple[Period, Granularity, str], set[UUID]] = defaultdict(set)
         for k in keys:
             groups[(k.period, k.granularity, k.timezone)].add(k.entity)
-        found: dict[SeriesKey, dict[datetime, Counters]] = defaultdict(dict)
-        for (period, granularity, timezone), entities in groups.items():
+        # The buckets are the same for every entity of a group: computed once per group, not per entity or row.
+        starts_of: dict[tuple[Period, Granularity, str], list[datetime]] = {}
+        found: dict[SeriesKey, list[Counters]] = {}
+        for group, entities in groups.items():
+            period, granularity, timezone = group
+            starts = starts_of[group] = bucket_starts(period, granularity, timezone)
+            position: dict[date | datetime, int]
             if granularity in (Granularity.QUARTER_HOUR, Granularity.HOUR):
                 rows = await self.db.fetch(
                     HOUR_SERIES[self.scope], self.db.tenant_id, list(entities), local_midnight(period.start, timezone),
                     local_midnight(period.end + timedelta(days=1), timezone), granularity.value, timezone)
-                for r in rows:
-                    found[SeriesKey(r["key"], period, granularity, timezone)][r["bucket"]] = Counters.from_row(r)
+                position = {s: i for i, s in enumerate(starts)}
             else:
-                rows = await self.db.fetch(DAY_SERIES[self.scope], self.db.tenant_id, list(entities), period.start,
-                                           period.end, granularity.value)
-                for r in rows:
-                    start: date = r["bucket"]
-                    found[SeriesKey(r["key"], period, granularity, timezone)][local_midnight(start, timezone)] = (
-                        Counters.from_row(r))
-        return [_dense(k, found.get(k, {})) for k in keys]
-
-
-def _dense(key: SeriesKey, by_start: dict[datetime, Counters]) -> SeriesData:
-    starts = bucket_starts(key.period, key.granularity, key.timezone)
-    return SeriesData(starts=starts, counters=[by_start.get(s, Counters()) for s in starts])
+                if granularity is Granularity.DAY and self.scope in DAILY_ROWS:
+                    rows = await self.db.fetch(DAILY_ROWS[self.scope], self.db.tenant_id, list(entities),
+                                               period.start, period.end)
+                else:
+                    rows = await self.db.fetch(DAY_SERIES[self.scope], self.db.tenant_id, list(entities),
+                                               period.start, period.end, granularity.value)
+                # Day-level rows carry the bucket's first local day; each bucket starts at that day's midnight.
+                zone = ZoneInfo(timezone)
+                position = {s.astimezone(zone).date(): i for i, s in enumerate(starts)}
+            for r in rows:
+                i = position.get(r["bucket"])
+                if i is None:
+                    continue
+                key = SeriesKey(r["key"], period, granularity, timezone)
+                dense = found.get(key)
+                if dense is None:
+                    dense = found[key] = [ZERO] * len(starts)
+                dense[i] = Counters.from_row(r)
+        return [SeriesData(starts=list(starts_of[(k.period, k.granularity, k.timezone)]),
+                           counters=found.get(k) or [ZERO] * len(starts_of[(k.period, k.granularity, k.timezone)]))
+                for k in keys]

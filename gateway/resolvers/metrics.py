@@ -73,7 +73,7 @@ async def series(context: Context, scope: Scope, entity: UUID, wanted: list[Metr
     return Series(
         granularity=granularity,
         bucket_starts=data.starts,
-        series=[SeriesValues(name=spec.name, metric=spec.builtin, values=[spec.value(c, scope) for c in data.counters])
+        series=[SeriesValues(name=spec.name, metric=spec.builtin, values=spec.values(data.counters, scope))
                 for spec in asked],
     )
 

@@ -31,6 +31,7 @@ from gateway.resolvers import team as team_resolvers
 from gateway.resolvers import tenant as tenant_resolvers
 from gateway.resolvers import viewer as viewer_resolvers
 from gateway.resolvers._filters import key_of
+from gateway.schema._execution import ScalarListExecutionContext
 from gateway.schema.agent import Agent, AgentFilter
 from gateway.schema.call import Call, CallFilter
 from gateway.schema.campaign import Campaign, CampaignStatus
@@ -197,6 +198,8 @@ def build_schema(**kwargs: Any) -> strawberry.Schema:
         extensions=[ErrorCodeExtension, QuerySizeLimit, OperationScopeExtension],
         # Types reachable only through `node(id:)` must still be in the schema.
         types=[Agent, Team, Campaign, Lead, Call, Task, Tenant, *METRICS_TYPES],
+        # Lists of plain scalars (series values) are coerced in one pass: see _execution.py.
+        execution_context_class=ScalarListExecutionContext,
         **kwargs,
     )
 

@@ -1,0 +1,269 @@
+"""Dashboard query latency: 50 agents with 30-day metrics, names and a daily series, over ≥ 5M seeded calls.
+
+Seeds a scratch database on CALLPULSE_BENCH_DATABASE_URL (default: the local server), then runs one dashboard
+query in-process (schema.execute) and over HTTP (a gateway subprocess), and prints p50/p99 latency, the SQL
+statements one request sends, and the ratio of the whole GraphQL request to replaying exactly those statements
+with asyncpg (same connection pool, same transaction and tenant setting).
+
+    python bench/graph.py [--keep NAME | --reuse NAME] [--iterations 200]
+
+Seeding 5M calls takes several minutes: `--keep NAME` keeps the database under that name, `--reuse NAME`
+benchmarks an already seeded one (and keeps it); without either the scratch database is dropped at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any, Final
+
+import asyncpg
+import httpx
+from asyncpg.connection import LoggedQuery
+
+ROOT: Final = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from gateway.auth import Principal, Role, mint_token  # noqa: E402
+from gateway.context import Context  # noqa: E402
+from gateway.db import create_pool, dsn_with, ensure_request_role  # noqa: E402
+from gateway.migrations import migrate  # noqa: E402
+from gateway.schema import schema  # noqa: E402
+from gateway.seed import SeedOptions, seed_database  # noqa: E402
+from gateway.settings import DEFAULT_APP_ROLE  # noqa: E402
+
+DEFAULT_URL: Final = "postgresql://postgres@127.0.0.1:5432/postgres"
+SECRET: Final = "bench-secret-bench-secret-bench-secret-0123456789"
+PORT: Final = 18790
+END: Final = date(2025, 3, 31)
+# 5 tenants x 120 days x 11,000 calls on an average weekday (fewer at weekends) ≈ 5.2M calls; 200 agents per
+# tenant keep each agent's day about as busy as bench/seed.py's.
+OPTIONS: Final = SeedOptions(tenants=5, days=120, agents=200, calls_per_day=11_000, seed=42, end_date=END)
+# Transaction control, and the reset asyncpg's pool sends when a connection goes back: the replay's own
+# transaction and pool do the same.
+BOOKKEEPING: Final = ("BEGIN", "COMMIT", "ROLLBACK", "SELECT pg_advisory_unlock_all", "RESET ALL")
+
+FROM, TO = (END - timedelta(days=29)).isoformat(), END.isoformat()
+RANGE: Final = f'{{from: "{FROM}", to: "{TO}"}}'
+DASHBOARD: Final = f"""
+query Dashboard {{
+  agents(first: 50) {{
+    edges {{
+      node {{
+        name
+        team {{ name }}
+        campaigns(range: {RANGE}) {{ name }}
+        metrics(range: {RANGE}) {{
+          callsHandled averageHandleTimeSeconds conversionRate csat serviceLevel revenue
+        }}
+        series(metrics: [CALLS_HANDLED, AVERAGE_HANDLE_TIME, CONVERSION_RATE, CSAT, SERVICE_LEVEL, REVENUE],
+               range: {RANGE}, granularity: DAY) {{
+          bucketStarts
+          series {{ name values }}
+        }}
+      }}
+    }}
+  }}
+}}
+"""
+CALLS: Final = "SELECT count(*) FROM calls"
+# The tenant with the most agents (ties by id), so the page holds 50.
+BUSIEST_TENANT: Final = """
+SELECT tenant_id, count(*) AS agents FROM agents GROUP BY tenant_id ORDER BY count(*) DESC, tenant_id LIMIT 1
+"""
+DATABASE_EXISTS: Final = "SELECT EXISTS (SELECT FROM pg_database WHERE datname = $1)"
+
+
+def percentiles(samples: list[float]) -> tuple[float, float]:
+    """p50 and p99 in milliseconds."""
+    cut = statistics.quantiles(samples, n=100, method="inclusive")
+    return cut[49] * 1000, cut[98] * 1000
+
+
+async def timed(run: Callable[[], Awaitable[None]], warmup: int, iterations: int) -> list[float]:
+    """Seconds per call of `run`, one call at a time, after `warmup` untimed calls."""
+    for _ in range(warmup):
+        await run()
+    samples = []
+    for _ in range(iterations):
+        began = time.perf_counter()
+        await run()
+        samples.append(time.perf_counter() - began)
+    return samples
+
+
+async def prepare(server_url: str, name: str, reuse: bool) -> str:
+    """A migrated, seeded database `name` (seeded now unless reused); returns its DSN."""
+    dsn = dsn_with(server_url, database=name)
+    server = await asyncpg.connect(server_url)
+    try:
+        exists = await server.fetchval(DATABASE_EXISTS, name)
+        if reuse and not exists:
+            raise SystemExit(f"--reuse {name}: no such database")
+        if not reuse:
+            await server.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await server.close()
+    conns = [await asyncpg.connect(dsn) for _ in range(2)]
+    try:
+        await migrate(conns[0])
+        await ensure_request_role(conns[0], DEFAULT_APP_ROLE, None)
+        if not reuse:
+            print(f"seeding      {OPTIONS}")
+            report = await seed_database(conns[0], OPTIONS, extra_connections=conns[1:])
+            await conns[0].execute("ANALYZE")
+            print(f"seeded       {report.total_rows:,} rows in {report.seconds:.0f} s "
+                  f"({report.rows_per_second:,.0f} rows/s)")
+        print(f"calls        {await conns[0].fetchval(CALLS):,}")
+    finally:
+        for conn in conns:
+            await conn.close()
+    return dsn
+
+
+async def in_process(dsn: str, tenant: uuid.UUID, warmup: int, iterations: int
+                     ) -> tuple[list[float], list[LoggedQuery], Any]:
+    """Latencies of schema.execute, and the statements (with arguments) of one execution."""
+    captured: list[LoggedQuery] = []
+    pool = await create_pool(dsn_with(dsn, user=DEFAULT_APP_ROLE), min_size=1, max_size=2,
+                             query_logger=captured.append)
+    principal = Principal(user_id="bench", tenant_id=tenant, roles=frozenset({Role.ADMIN}))
+    data: Any = None
+
+    async def run() -> None:
+        nonlocal data
+        result = await schema.execute(DASHBOARD, context_value=Context(pool=pool, request_id="bench",
+                                                                       principal=principal))
+        if result.errors:
+            raise RuntimeError(f"the dashboard query failed: {result.errors}")
+        data = result.data
+
+    try:
+        samples = await timed(run, warmup, iterations)
+        captured.clear()
+        await run()
+        return samples, list(captured), data
+    finally:
+        await pool.close()
+
+
+async def raw_sql(dsn: str, statements: list[LoggedQuery], warmup: int, iterations: int) -> list[float]:
+    """Latencies of replaying the captured statements as the gateway runs them: one pooled connection, one
+    transaction, the tenant set first (it is among the captured statements), results fetched as records."""
+    pool = await create_pool(dsn_with(dsn, user=DEFAULT_APP_ROLE), min_size=1, max_size=2)
+    body = [s for s in statements if not s.query.lstrip().startswith(BOOKKEEPING)]
+
+    async def run() -> None:
+        async with pool.acquire() as conn, conn.transaction():
+            for s in body:
+                await conn.fetch(s.query, *s.args)
+
+    try:
+        return await timed(run, warmup, iterations)
+    finally:
+        await pool.close()
+
+
+def start_gateway(dsn: str) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "DATABASE_URL": dsn, "CALLPULSE_JWT_SECRET": SECRET, "CALLPULSE_PORT": str(PORT),
+           "CALLPULSE_LOG_LEVEL": "WARNING", "CALLPULSE_GRAPHIQL": "false"}
+    return subprocess.Popen([sys.executable, "-m", "gateway.cli", "serve"], env=env, cwd=ROOT)
+
+
+async def over_http(dsn: str, tenant: uuid.UUID, warmup: int, iterations: int) -> list[float]:
+    """Latencies of POST /graphql against a gateway subprocess (its own core, as in production)."""
+    process = start_gateway(dsn)
+    url = f"http://127.0.0.1:{PORT}"
+    token = mint_token(SECRET, tenant_id=tenant, user_id="bench", roles=["admin"])
+    try:
+        async with httpx.AsyncClient(base_url=url, timeout=60,
+                                     headers={"Authorization": f"Bearer {token}"}) as client:
+            for _ in range(600):
+                try:
+                    if (await client.get("/readyz")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.1)
+            else:
+                raise RuntimeError("the gateway never became ready")
+
+            async def run() -> None:
+                response = await client.post("/graphql", json={"query": DASHBOARD})
+                if response.status_code != 200 or "errors" in response.json():
+                    raise RuntimeError(f"HTTP {response.status_code}: {response.text[:500]}")
+
+            return await timed(run, warmup, iterations)
+    finally:
+        process.terminate()
+        process.wait()
+
+
+def objects_resolved(value: Any) -> int:
+    """Objects in a result (what Strawberry resolved as a type, lists of scalars excluded)."""
+    if isinstance(value, dict):
+        return 1 + sum(objects_resolved(v) for v in value.values())
+    if isinstance(value, list):
+        return sum(objects_resolved(v) for v in value)
+    return 0
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--keep", metavar="NAME", help="seed into database NAME and keep it")
+    group.add_argument("--reuse", metavar="NAME", help="benchmark the already seeded database NAME")
+    parser.add_argument("--iterations", type=int, default=200)
+    parser.add_argument("--warmup", type=int, default=20)
+    args = parser.parse_args()
+    server_url = os.environ.get("CALLPULSE_BENCH_DATABASE_URL", DEFAULT_URL)
+    name = args.reuse or args.keep or f"graphbench_{uuid.uuid4().hex[:8]}"
+    print(f"database     {name} ({'kept' if args.keep or args.reuse else 'dropped at the end'})")
+    try:
+        dsn = await prepare(server_url, name, reuse=args.reuse is not None)
+        conn = await asyncpg.connect(dsn)
+        try:
+            tenant, agents = await conn.fetchrow(BUSIEST_TENANT)
+        finally:
+            await conn.close()
+        print(f"tenant       {tenant} ({agents} agents), range {FROM} .. {TO}")
+
+        graph, statements, data = await in_process(dsn, tenant, args.warmup, args.iterations)
+        raw = await raw_sql(dsn, statements, args.warmup, args.iterations)
+        http = await over_http(dsn, tenant, args.warmup, args.iterations)
+    finally:
+        if not (args.keep or args.reuse):
+            server = await asyncpg.connect(server_url)
+            try:
+                await server.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            finally:
+                await server.close()
+
+    body = [s for s in statements if not s.query.lstrip().startswith(BOOKKEEPING)]
+    in_p50, in_p99 = percentiles(graph)
+    raw_p50, raw_p99 = percentiles(raw)
+    http_p50, http_p99 = percentiles(http)
+    print(f"result       {len(data['agents']['edges'])} agents, {objects_resolved(data):,} objects")
+    # The logger's times run until the awaiting resolver resumes, so they include event-loop waits (the raw
+    # replay below is the database's share).
+    print(f"statements   {len(body)} per request (+ BEGIN/COMMIT); as seen by the resolvers in one run:")
+    for s in body:
+        print(f"  {s.elapsed * 1000:7.2f} ms  {' '.join(s.query.split())[:110]}")
+    print(f"iterations   {args.iterations} after {args.warmup} warm-up, one request at a time")
+    print(f"in-process   p50 {in_p50:6.1f} ms   p99 {in_p99:6.1f} ms   (schema.execute)")
+    print(f"HTTP         p50 {http_p50:6.1f} ms   p99 {http_p99:6.1f} ms   (POST /graphql, gateway subprocess)")
+    print(f"raw SQL      p50 {raw_p50:6.1f} ms   p99 {raw_p99:6.1f} ms   (same statements, asyncpg, one transaction)")
+    print(f"ratio        {in_p50 / raw_p50:.2f} in-process / raw SQL, {http_p50 / raw_p50:.2f} HTTP / raw SQL (p50)")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

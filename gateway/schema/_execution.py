@@ -1,0 +1,75 @@
+"""The execution context the schema runs with: graphql-core's, with a fast path for lists of plain scalars.
+
+graphql-core completes every list item on its own (a path entry, an awaitable check, the non-null and leaf
+checks, then the scalar's coercion): about 3 µs an item, which is most of a dashboard whose series are parallel
+arrays (50 agents x 6 metrics x 30 days is 9,000 floats). A list whose items are all plain values of a scalar or
+enum type is coerced in one pass instead. Anything else (an awaitable or exception item, a null in a list of
+non-null items, a value the scalar refuses, a @stream) goes the ordinary way, so results and errors are the same.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Final
+
+from graphql import (
+    GraphQLEnumType,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLOutputType,
+    GraphQLResolveInfo,
+    GraphQLScalarType,
+    Undefined,
+)
+from graphql.pyutils import AwaitableOrValue, Path
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+# Values that can be neither awaitable nor an exception, so they need no per-item check.
+_PLAIN: Final = frozenset({float, int, str, bool, datetime, date, Decimal})
+
+
+class ScalarListExecutionContext(StrawberryGraphQLCoreExecutionContext):
+    def complete_list_value(
+        self,
+        return_type: GraphQLList[GraphQLOutputType],
+        field_details_list: Any,
+        info: GraphQLResolveInfo[Any],
+        path: Path,
+        result: Any,
+        position_context: Any,
+    ) -> AwaitableOrValue[list[Any]]:
+        completed = _plain_leaf_list(return_type.of_type, result)
+        if completed is not None and self.get_stream_usage(field_details_list, path) is None:
+            return completed
+        return super().complete_list_value(return_type, field_details_list, info, path, result, position_context)
+
+
+def _plain_leaf_list(item_type: GraphQLOutputType, items: Any) -> list[Any] | None:
+    """The coerced items, or None when the list needs graphql-core's per-item completion."""
+    if type(items) is not list:
+        return None
+    non_null = isinstance(item_type, GraphQLNonNull)
+    leaf = item_type.of_type if isinstance(item_type, GraphQLNonNull) else item_type
+    if not isinstance(leaf, GraphQLScalarType | GraphQLEnumType):
+        return None
+    coerce = leaf.coerce_output_value
+    completed: list[Any] = []
+    append = completed.append
+    try:
+        for item in items:
+            if item is None:
+                if non_null:
+                    return None
+                append(None)
+            elif type(item) in _PLAIN:
+                value = coerce(item)
+                if value is None or value is Undefined:
+                    return None
+                append(value)
+            else:
+                return None
+    except Exception:
+        # The ordinary path raises the same error again, located at the item.
+        return None
+    return completed
