@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import functools
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Final
@@ -104,11 +105,17 @@ def local_midnight(day: date, timezone: str) -> datetime:
 
 def bucket_starts(period: Period, granularity: Granularity, timezone: str) -> list[datetime]:
     """Every bucket of the period, as UTC instants; a DST day has 23 or 25 hourly buckets."""
+    return list(_bucket_starts(period, granularity, timezone))
+
+
+# Pure, and asked for the same few periods by every entity of a dashboard page.
+@functools.lru_cache(maxsize=256)
+def _bucket_starts(period: Period, granularity: Granularity, timezone: str) -> tuple[datetime, ...]:
     zone = ZoneInfo(timezone)
     if granularity in (Granularity.DAY, Granularity.WEEK, Granularity.MONTH):
         days = [period.start + timedelta(days=i) for i in range(period.days)]
         keys = sorted({day_bucket(d, granularity) for d in days})
-        return [local_midnight(k, timezone) for k in keys]
+        return tuple(local_midnight(k, timezone) for k in keys)
     begin, finish = local_midnight(period.start, timezone), local_midnight(period.end + timedelta(days=1), timezone)
     if (finish - begin) / QUARTER > MAX_BUCKETS:
         raise BadUserInput(f"a series has at most {MAX_BUCKETS} buckets; use a coarser granularity",
@@ -119,7 +126,7 @@ def bucket_starts(period: Period, granularity: Granularity, timezone: str) -> li
         if granularity is Granularity.QUARTER_HOUR or moment.astimezone(zone).minute == 0:
             starts.append(moment)
         moment += QUARTER
-    return starts
+    return tuple(starts)
 
 
 def day_bucket(day: date, granularity: Granularity) -> date:

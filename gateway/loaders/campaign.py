@@ -65,9 +65,9 @@ async def campaigns_count(db: TenantSession, status: str | None) -> int:
 
 
 # The campaigns an agent placed or took calls for, from the 15-minute rollups (no scan of raw calls). A tenant
-# runs far fewer campaigns in a range than its agents have 15-minute rows, so each pair of an agent and a
-# campaign with calls in the range is probed (metrics_15m_agent_campaign) and stops at its first row with calls,
-# instead of all the agents' rows being read.
+# runs far fewer campaigns in a range than its agents have 15-minute rows, so each pair of an agent of the page
+# and a campaign active in the range is probed (metrics_15m_agent_campaign) for its first row with calls. The
+# LATERAL ... LIMIT 1 keeps the probes: as an EXISTS the planner may turn it into a scan of every row in range.
 CAMPAIGNS_OF_AGENTS: Final = """
 WITH active AS MATERIALIZED (
     SELECT c.id FROM campaigns c
@@ -79,11 +79,12 @@ WITH active AS MATERIALIZED (
 SELECT a.agent_id, c.id AS campaign_id
 FROM unnest($2::uuid[]) AS a (agent_id)
 CROSS JOIN active c
-WHERE EXISTS (
-    SELECT FROM metrics_15m m
+CROSS JOIN LATERAL (
+    SELECT 1 FROM metrics_15m m
     WHERE m.tenant_id = $1 AND m.agent_id = a.agent_id AND m.campaign_id = c.id
       AND m.bucket >= $3 AND m.bucket < $4 AND m.calls_total > 0
-)
+    LIMIT 1
+) AS hit
 """
 
 

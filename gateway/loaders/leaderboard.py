@@ -21,7 +21,7 @@ from gateway.periods import Period
 
 # Every agent of the scope, with zero counters when it had no activity ($2 NULL: the whole tenant).
 AGENT_TOTALS_IN_SCOPE: Final = f"""
-SELECT a.id, a.team_id, a.name, a.email, a.kind, a.status, a.hired_on, {SUMS}
+SELECT {SUMS}, a.id, a.team_id, a.name, a.email, a.kind, a.status, a.hired_on
 FROM agents a
 LEFT JOIN agent_metrics m ON m.tenant_id = a.tenant_id AND m.agent_id = a.id AND m.day BETWEEN $3 AND $4
 WHERE a.tenant_id = $1 AND ($2::uuid IS NULL OR a.team_id = $2)

@@ -40,14 +40,15 @@ _QUARTER_SOURCES: Final = {
     Scope.TEAM: ("metrics_15m m JOIN agents a ON a.tenant_id = m.tenant_id AND a.id = m.agent_id", "a.team_id"),
 }
 
-# Identifiers come from the constant maps above, never from a client.
+# Identifiers come from the constant maps above, never from a client. Every statement selects the counters
+# first, in COUNTERS order: Counters.from_row takes them by position.
 TOTALS: Final = {
-    scope: f"SELECT {key} AS key, {SUMS} FROM {source} "  # noqa: S608
+    scope: f"SELECT {SUMS}, {key} AS key FROM {source} "  # noqa: S608
            f"WHERE m.tenant_id = $1 AND {key} = any($2::uuid[]) AND m.day BETWEEN $3 AND $4 GROUP BY {key}"
     for scope, (source, key) in _DAILY_SOURCES.items()
 }
 DAY_SERIES: Final = {
-    scope: f"SELECT {key} AS key, date_trunc($5, m.day::timestamp)::date AS bucket, {SUMS} "  # noqa: S608
+    scope: f"SELECT {SUMS}, {key} AS key, date_trunc($5, m.day::timestamp)::date AS bucket "  # noqa: S608
            f"FROM {source} WHERE m.tenant_id = $1 AND {key} = any($2::uuid[]) AND m.day BETWEEN $3 AND $4 "
            f"GROUP BY {key}, bucket"
     for scope, (source, key) in _DAILY_SOURCES.items()
@@ -55,19 +56,20 @@ DAY_SERIES: Final = {
 # A daily series of a scope whose table holds one row per key and day reads those rows as they are: there is
 # nothing to sum, and aggregating 27 counters was most of the statement (50 agents over 30 days: 10 of 12 ms).
 DAILY_ROWS: Final = {
-    scope: f"SELECT {key} AS key, m.day AS bucket, {', '.join(f'm.{c}' for c in COUNTERS)} "  # noqa: S608
+    scope: f"SELECT {', '.join(f'm.{c}' for c in COUNTERS)}, {key} AS key, m.day AS bucket "  # noqa: S608
            f"FROM {source} WHERE m.tenant_id = $1 AND {key} = any($2::uuid[]) AND m.day BETWEEN $3 AND $4"
     for scope, (source, key) in _DAILY_SOURCES.items() if scope is not Scope.TEAM
 }
 # Local hours start where the local minute is 0: for a UTC+05:30 tenant at :30 UTC, and a 25-hour DST day
 # keeps its two 1 a.m. hours apart.
 HOUR_SERIES: Final = {
-    scope: f"SELECT {key} AS key, "  # noqa: S608
+    scope: f"SELECT {SUMS}, {key} AS key, "  # noqa: S608
            "CASE WHEN $5 = 'quarter_hour' THEN m.bucket "
-           "ELSE m.bucket - make_interval(mins => extract(minute FROM m.bucket AT TIME ZONE $6)::int) END AS bucket, "
-           f"{SUMS} FROM {source} "
+           "ELSE m.bucket - make_interval(mins => extract(minute FROM m.bucket AT TIME ZONE $6)::int) END AS bucket "
+           f"FROM {source} "
            f"WHERE m.tenant_id = $1 AND {key} = any($2::uuid[]) AND m.bucket >= $3 AND m.bucket < $4 "
-           f"GROUP BY {key}, 2"
+           # By position: a bare `bucket` would mean the column m.bucket here, not the hour computed from it.
+           f"GROUP BY {len(COUNTERS) + 1}, {len(COUNTERS) + 2}"
     for scope, (source, key) in _QUARTER_SOURCES.items()
 }
 

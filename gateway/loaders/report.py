@@ -13,7 +13,7 @@ from gateway.metrics import Counters
 from gateway.periods import Period
 
 DAILY_REPORTS: Final = f"""
-SELECT m.day, {SUMS}
+SELECT {SUMS}, m.day
 FROM daily_reports m
 WHERE m.tenant_id = $1 AND m.day BETWEEN $2 AND $3
 GROUP BY m.day
@@ -21,7 +21,7 @@ GROUP BY m.day
 
 # A team's day is its current agents' days; $4 narrows to the teams the principal may read (NULL: all).
 TEAM_DAYS: Final = f"""
-SELECT a.team_id, m.day, {SUMS}
+SELECT {SUMS}, a.team_id, m.day
 FROM agent_metrics m
 JOIN agents a ON a.tenant_id = m.tenant_id AND a.id = m.agent_id
 WHERE m.tenant_id = $1 AND m.day BETWEEN $2 AND $3 AND a.team_id IS NOT NULL

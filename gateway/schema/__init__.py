@@ -6,6 +6,7 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
+from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.types import ExecutionContext
 
 from gateway.context import Context, OperationScopeExtension
@@ -195,7 +196,10 @@ def build_schema(**kwargs: Any) -> strawberry.Schema:
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        extensions=[ErrorCodeExtension, QuerySizeLimit, OperationScopeExtension],
+        # The caches skip parsing and validating a document seen before (dashboards repeat theirs).
+        extensions=[ErrorCodeExtension, lambda: ParserCache(maxsize=256),
+                    lambda: ValidationCache(maxsize=256), QuerySizeLimit,
+                    OperationScopeExtension],
         # Types reachable only through `node(id:)` must still be in the schema.
         types=[Agent, Team, Campaign, Lead, Call, Task, Tenant, *METRICS_TYPES],
         # Lists of plain scalars (series values) are coerced in one pass: see _execution.py.

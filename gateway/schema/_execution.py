@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from math import isfinite
 from typing import Any, Final
 
 from graphql import (
     GraphQLEnumType,
+    GraphQLFloat,
     GraphQLList,
     GraphQLNonNull,
     GraphQLOutputType,
@@ -56,12 +58,16 @@ def _plain_leaf_list(item_type: GraphQLOutputType, items: Any) -> list[Any] | No
     coerce = leaf.coerce_output_value
     completed: list[Any] = []
     append = completed.append
+    floats = leaf is GraphQLFloat
     try:
         for item in items:
             if item is None:
                 if non_null:
                     return None
                 append(None)
+            elif floats and type(item) is float and isfinite(item):
+                # What GraphQLFloat's coercion returns for a finite float: the float itself.
+                append(item)
             elif type(item) in _PLAIN:
                 value = coerce(item)
                 if value is None or value is Undefined:

@@ -48,6 +48,12 @@ class AgentFilter:
 @strawberry.type(description="A human or AI agent handling calls.")
 class Agent(Node, Measurable):
     row: strawberry.Private[AgentRow]
+    # A plain field, set from the row: dashboards list many names, and a plain field is a getattr for
+    # graphql-core where a resolver method is an argument pass through Strawberry.
+    name: str = strawberry.field(default="", description="Display name.")
+
+    def __post_init__(self) -> None:
+        self.name = self.row.name
 
     @strawberry.field(description="Global id.")
     def id(self) -> strawberry.ID:
@@ -56,9 +62,6 @@ class Agent(Node, Measurable):
     def measured(self) -> tuple[Scope, UUID]:
         return Scope.AGENT, self.row.id
 
-    @strawberry.field(description="Display name.")
-    def name(self) -> str:
-        return self.row.name
 
     @strawberry.field(description="Work e-mail address, when known.")
     def email(self) -> str | None:

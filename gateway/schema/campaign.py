@@ -32,6 +32,12 @@ class CampaignStatus(enum.Enum):
 @strawberry.type(description="A marketing or calling campaign that sources leads and places calls.")
 class Campaign(Node, Measurable):
     row: strawberry.Private[CampaignRow]
+    # A plain field, set from the row: dashboards list many names, and a plain field is a getattr for
+    # graphql-core where a resolver method is an argument pass through Strawberry.
+    name: str = strawberry.field(default="", description="Display name.")
+
+    def __post_init__(self) -> None:
+        self.name = self.row.name
 
     @strawberry.field(description="Global id.")
     def id(self) -> strawberry.ID:
@@ -40,9 +46,6 @@ class Campaign(Node, Measurable):
     def measured(self) -> tuple[Scope, UUID]:
         return Scope.CAMPAIGN, self.row.id
 
-    @strawberry.field(description="Display name.")
-    def name(self) -> str:
-        return self.row.name
 
     @strawberry.field(description="phone, email, sms, web, social or referral.")
     def channel(self) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Final
+from typing import Any, Final
 
 import strawberry
 
@@ -31,117 +31,44 @@ class DateRange:
 @strawberry.interface(description="Metrics of an agent, team, campaign or the tenant over a range; ratios are null "
                       "when their denominator is zero.")
 class Metrics:
+    # Plain fields, computed when the object is made (metrics_of): a dashboard reads thousands of them, and a
+    # plain field costs graphql-core a getattr where a resolver method costs Strawberry an argument pass each.
     counters: strawberry.Private[Counters]
     scope: strawberry.Private[Scope]
 
-    def _v(self, metric: m.Metric) -> float | None:
-        return m.value(metric, self.counters, self.scope)
-
-    @strawberry.field(description="All calls, answered or not.")
-    def calls_total(self) -> int:
-        return self.counters.calls_total
-
-    @strawberry.field(description="Calls answered by an agent.")
-    def calls_handled(self) -> int:
-        return self.counters.calls_handled
-
-    @strawberry.field(description="Inbound calls offered.")
-    def calls_inbound(self) -> int:
-        return self.counters.calls_inbound
-
-    @strawberry.field(description="Outbound calls placed.")
-    def calls_outbound(self) -> int:
-        return self.counters.calls_outbound
-
-    @strawberry.field(description="(Talk + hold + wrap-up seconds) / calls handled.")
-    def average_handle_time_seconds(self) -> float | None:
-        return self._v(m.Metric.AVERAGE_HANDLE_TIME)
-
-    @strawberry.field(description="Seconds from queue entry to answer, over inbound calls answered.")
-    def average_speed_of_answer_seconds(self) -> float | None:
-        return self._v(m.Metric.AVERAGE_SPEED_OF_ANSWER)
-
-    @strawberry.field(description="Inbound calls answered within the threshold / inbound calls offered.")
-    def service_level(self) -> float | None:
-        return self._v(m.Metric.SERVICE_LEVEL)
-
-    @strawberry.field(description="Inbound calls abandoned in queue / inbound calls offered.")
-    def abandonment_rate(self) -> float | None:
-        return self._v(m.Metric.ABANDONMENT_RATE)
-
-    @strawberry.field(description="Handled calls resolved on first contact / calls handled.")
-    def first_contact_resolution_rate(self) -> float | None:
-        return self._v(m.Metric.FIRST_CONTACT_RESOLUTION)
-
-    @strawberry.field(description="Calls transferred.")
-    def transfers(self) -> int:
-        return self.counters.transfers
-
-    @strawberry.field(description="Ratings of 4-5 / all ratings.")
-    def csat(self) -> float | None:
-        return self._v(m.Metric.CSAT)
-
-    @strawberry.field(description="Mean rating, 1-5.")
-    def csat_mean(self) -> float | None:
-        return self._v(m.Metric.CSAT_MEAN)
-
-    @strawberry.field(description="Number of ratings.")
-    def csat_responses(self) -> int:
-        return self.counters.csat_count
-
-    @strawberry.field(description="Tasks completed.")
-    def tasks_completed(self) -> int:
-        return self.counters.tasks_completed
-
-    @strawberry.field(description="Seconds signed in (available, busy or wrap-up); a Float, as a year of a large "
-                      "floor exceeds a 32-bit Int.")
-    def available_seconds(self) -> float:
-        return float(m.available_seconds(self.counters))
-
-    @strawberry.field(description="Handle time / available time.")
-    def occupancy(self) -> float | None:
-        return self._v(m.Metric.OCCUPANCY)
-
-    @strawberry.field(description="Gamification points awarded.")
-    def points(self) -> int:
-        return self.counters.points
-
-    @strawberry.field(description="Leads created (for their sourcing campaign).")
-    def leads_generated(self) -> int:
-        return self.counters.leads_generated
-
-    @strawberry.field(description="Leads leaving stage new for anything but lost.")
-    def leads_contacted(self) -> int:
-        return self.counters.leads_contacted
-
-    @strawberry.field(description="Leads entering stage won.")
-    def leads_converted(self) -> int:
-        return self.counters.leads_converted
-
-    @strawberry.field(description="Leads converted / leads generated (campaign, tenant) or / calls handled "
-                      "(agent, team).")
-    def conversion_rate(self) -> float | None:
-        return self._v(m.Metric.CONVERSION_RATE)
-
-    @strawberry.field(description="Value booked by conversions.")
-    def revenue(self) -> float:
-        return float(self.counters.revenue)
-
-    @strawberry.field(description="Revenue / leads converted.")
-    def average_lead_value(self) -> float | None:
-        return self._v(m.Metric.AVERAGE_LEAD_VALUE)
-
-    @strawberry.field(description="Recorded spend + the cost of calls.")
-    def cost(self) -> float:
-        return float(m.cost(self.counters))
-
-    @strawberry.field(description="(Revenue - cost) / cost.")
-    def roi(self) -> float | None:
-        return self._v(m.Metric.ROI)
-
-    @strawberry.field(description="Cost / leads generated.")
-    def cost_per_lead(self) -> float | None:
-        return self._v(m.Metric.COST_PER_LEAD)
+    calls_total: int = strawberry.field(description="All calls, answered or not.")
+    calls_handled: int = strawberry.field(description="Calls answered by an agent.")
+    calls_inbound: int = strawberry.field(description="Inbound calls offered.")
+    calls_outbound: int = strawberry.field(description="Outbound calls placed.")
+    average_handle_time_seconds: float | None = strawberry.field(description="(Talk + hold + wrap-up seconds) / calls "
+                                                                             "handled.")
+    average_speed_of_answer_seconds: float | None = strawberry.field(description="Seconds from queue entry to answer, "
+                                                                                 "over inbound calls answered.")
+    service_level: float | None = strawberry.field(description="Inbound calls answered within the threshold / inbound "
+                                                               "calls offered.")
+    abandonment_rate: float | None = strawberry.field(description="Inbound calls abandoned in queue / inbound calls "
+                                                                  "offered.")
+    first_contact_resolution_rate: float | None = strawberry.field(description="Handled calls resolved on first "
+                                                                               "contact / calls handled.")
+    transfers: int = strawberry.field(description="Calls transferred.")
+    csat: float | None = strawberry.field(description="Ratings of 4-5 / all ratings.")
+    csat_mean: float | None = strawberry.field(description="Mean rating, 1-5.")
+    csat_responses: int = strawberry.field(description="Number of ratings.")
+    tasks_completed: int = strawberry.field(description="Tasks completed.")
+    available_seconds: float = strawberry.field(description="Seconds signed in (available, busy or wrap-up); a Float, "
+                                                            "as a year of a large floor exceeds a 32-bit Int.")
+    occupancy: float | None = strawberry.field(description="Handle time / available time.")
+    points: int = strawberry.field(description="Gamification points awarded.")
+    leads_generated: int = strawberry.field(description="Leads created (for their sourcing campaign).")
+    leads_contacted: int = strawberry.field(description="Leads leaving stage new for anything but lost.")
+    leads_converted: int = strawberry.field(description="Leads entering stage won.")
+    conversion_rate: float | None = strawberry.field(description="Leads converted / leads generated (campaign, "
+                                                                 "tenant) or / calls handled (agent, team).")
+    revenue: float = strawberry.field(description="Value booked by conversions.")
+    average_lead_value: float | None = strawberry.field(description="Revenue / leads converted.")
+    cost: float = strawberry.field(description="Recorded spend + the cost of calls.")
+    roi: float | None = strawberry.field(description="(Revenue - cost) / cost.")
+    cost_per_lead: float | None = strawberry.field(description="Cost / leads generated.")
 
 
 @strawberry.type(description="An agent's metrics over a range (conversion rate per call handled).")
@@ -171,9 +98,17 @@ _BY_SCOPE: Final[dict[Scope, type[Metrics]]] = {
 METRICS_TYPES: Final = tuple(_BY_SCOPE.values())
 
 
+# Metrics whose GraphQL field is the counter itself (an Int); every other field is the metric's value.
+_COUNT_FIELDS: Final = ("calls_total", "calls_handled", "calls_inbound", "calls_outbound", "transfers",
+                        "tasks_completed", "points", "leads_generated", "leads_contacted", "leads_converted")
+_VALUE_METRICS: Final = tuple(metric for metric in m.Metric if metric.value not in _COUNT_FIELDS)
+
+
 def metrics_of(counters: Counters, scope: Scope) -> Metrics:
-    """The scope's Metrics type over these counters."""
-    return _BY_SCOPE[scope](counters=counters, scope=scope)
+    """The scope's Metrics type over these counters, every field computed."""
+    fields: dict[str, Any] = {metric.value: m.value(metric, counters, scope) for metric in _VALUE_METRICS}
+    fields.update({name: getattr(counters, name) for name in _COUNT_FIELDS})
+    return _BY_SCOPE[scope](counters=counters, scope=scope, csat_responses=counters.csat_count, **fields)
 
 
 @strawberry.type(description="One metric's values, parallel to the series' bucketStarts.")

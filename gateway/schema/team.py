@@ -17,6 +17,12 @@ from gateway.schema.node import Node
 @strawberry.type(description="A group of agents with its managers.")
 class Team(Node, Measurable):
     row: strawberry.Private[TeamRow]
+    # A plain field, set from the row: dashboards list many names, and a plain field is a getattr for
+    # graphql-core where a resolver method is an argument pass through Strawberry.
+    name: str = strawberry.field(default="", description="Display name.")
+
+    def __post_init__(self) -> None:
+        self.name = self.row.name
 
     @strawberry.field(description="Global id.")
     def id(self) -> strawberry.ID:
@@ -25,9 +31,6 @@ class Team(Node, Measurable):
     def measured(self) -> tuple[Scope, UUID]:
         return Scope.TEAM, self.row.id
 
-    @strawberry.field(description="Display name.")
-    def name(self) -> str:
-        return self.row.name
 
     @classmethod
     async def load(cls, context: Context, key: UUID | None) -> Team | None:
