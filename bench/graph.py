@@ -33,6 +33,7 @@ from asyncpg.connection import LoggedQuery
 ROOT: Final = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench._floor import run_floor  # noqa: E402
 from gateway.auth import Principal, Role, mint_token  # noqa: E402
 from gateway.context import Context  # noqa: E402
 from gateway.db import create_pool, dsn_with, ensure_request_role  # noqa: E402
@@ -237,6 +238,7 @@ async def main() -> None:
             await conn.close()
         print(f"tenant       {tenant} ({agents} agents), range {FROM} .. {TO}")
 
+        floor = await timed(lambda: run_floor(DASHBOARD), args.warmup, args.iterations)
         graph, statements, data = await in_process(dsn, tenant, args.warmup, args.iterations)
         raw = await raw_sql(dsn, statements, args.warmup, args.iterations)
         http = await over_http(dsn, tenant, args.warmup, args.iterations)
@@ -263,6 +265,11 @@ async def main() -> None:
     print(f"HTTP         p50 {http_p50:6.1f} ms   p99 {http_p99:6.1f} ms   (POST /graphql, gateway subprocess)")
     print(f"raw SQL      p50 {raw_p50:6.1f} ms   p99 {raw_p99:6.1f} ms   (same statements, asyncpg, one transaction)")
     print(f"ratio        {in_p50 / raw_p50:.2f} in-process / raw SQL, {http_p50 / raw_p50:.2f} HTTP / raw SQL (p50)")
+    floor_p50, floor_p99 = percentiles(floor)
+    print(f"floor        p50 {floor_p50:6.1f} ms   p99 {floor_p99:6.1f} ms   (the same query shape on a toy Strawberry "
+          "schema of precomputed objects: no database, see bench/_floor.py)")
+    print(f"             so the request cannot go below ≈{floor_p50 + raw_p50:.0f} ms (floor + SQL) here: "
+          f"{(floor_p50 + raw_p50) / raw_p50:.2f} × the raw SQL")
 
 
 if __name__ == "__main__":
