@@ -15,7 +15,7 @@ from gateway.metrics import Metric
 from gateway.schema.custom_metric import CustomMetric
 
 MAX_DESCRIPTION = 1000
-# More than any field takes (series and compare take 20); checked before anything reaches the database.
+# Metrics one field may ask for at once (series, compare); checked before anything reaches the database.
 MAX_ASKED = 20
 
 
@@ -64,9 +64,10 @@ async def spec(context: Context, metric: Metric | None, custom: str | None) -> M
 
 
 async def specs(context: Context, metrics: list[Metric], custom: list[str]) -> list[MetricSpec]:
-    """Built-in metrics first, then the custom ones, each in the order asked; unknown names are BAD_USER_INPUT."""
-    if len(metrics) + len(custom) > MAX_ASKED:
-        raise BadUserInput(f"ask for at most {MAX_ASKED} metrics and custom metrics", argument="customMetrics")
+    """Built-in metrics first, then the custom ones, each in the order asked: 1 to MAX_ASKED of them; unknown
+    names are BAD_USER_INPUT."""
+    if not 1 <= len(metrics) + len(custom) <= MAX_ASKED:
+        raise BadUserInput(f"ask for 1 to {MAX_ASKED} metrics and custom metrics", argument="metrics")
     for name in custom:
         validate_name(name)
     rows = await context.loaders.custom_metric_by_name.load_many(custom)

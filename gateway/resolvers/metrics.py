@@ -8,15 +8,13 @@ from uuid import UUID
 
 from gateway import analysis
 from gateway.context import Context
-from gateway.errors import BadUserInput, NotFound
+from gateway.errors import NotFound
 from gateway.loaders.metrics import SeriesKey, TotalsKey
 from gateway.metrics import Metric, Scope
 from gateway.periods import Granularity, Period, bucket_starts, future_bucket_starts, local_today, resolve
 from gateway.resolvers import custom_metric
 from gateway.schema.analysis import Forecast, Trend
 from gateway.schema.metrics import DateRange, Metrics, Series, SeriesValues, metrics_of
-
-MAX_SERIES_METRICS = 20
 
 
 async def tenant_timezone(context: Context) -> str:
@@ -66,8 +64,6 @@ async def series(context: Context, scope: Scope, entity: UUID, wanted: list[Metr
                  custom: list[str] | None, rng: DateRange, granularity: Granularity) -> Series:
     await require_scope(context, scope, entity)
     asked = await custom_metric.specs(context, wanted or [], custom or [])
-    if not 1 <= len(asked) <= MAX_SERIES_METRICS:
-        raise BadUserInput(f"ask for 1 to {MAX_SERIES_METRICS} metrics and custom metrics", argument="metrics")
     period, timezone = await series_period_of(context, rng, granularity)
     data = await context.loaders.series[scope].load(SeriesKey(entity, period, granularity, timezone))
     return Series(
