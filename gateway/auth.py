@@ -80,7 +80,8 @@ class TokenVerifier:
             return self.public_key
         raise Unauthenticated(f"tokens signed with {algorithm!r} are not accepted", reason="unsupported_algorithm")
 
-    def verify(self, token: str) -> Principal:
+    async def verify(self, token: str) -> Principal:
+        """The principal of a valid token; async so a key source that must fetch never blocks the loop."""
         try:
             header = jwt.get_unverified_header(token)
         except jwt.InvalidTokenError:

@@ -47,7 +47,7 @@ class GraphQLView(GraphQL[Context, None]):
             if not (self._graphiql and _wants_ide(request)):
                 try:
                     token = bearer_token(request.headers.get("authorization"))
-                    scope[PRINCIPAL_KEY] = self._verifier(request).verify(token)
+                    scope[PRINCIPAL_KEY] = await self._verifier(request).verify(token)
                 except Unauthenticated as e:
                     await unauthenticated_response(e)(scope, receive, send)
                     return
@@ -70,7 +70,7 @@ class GraphQLView(GraphQL[Context, None]):
         raw = params.get("Authorization") or params.get("authorization")
         try:
             token = bearer_token(raw if isinstance(raw, str) else None)
-            context.principal = self._verifier(context.request).verify(token)
+            context.principal = await self._verifier(context.request).verify(token)
         except Unauthenticated as e:
             # graphql-transport-ws closes the socket with 4403; the payload is not sent, so log nothing more.
             raise ConnectionRejectionError({"code": ErrorCode.UNAUTHENTICATED.value, "reason": e.reason}) from e

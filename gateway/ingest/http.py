@@ -62,7 +62,7 @@ def parse_body(body: bytes, content_type: str) -> list[Any]:
 async def post_events(request: Request) -> Response:
     settings = request.app.state.settings
     try:
-        principal = request.app.state.verifier.verify(bearer_token(request.headers.get("authorization")))
+        principal = await request.app.state.verifier.verify(bearer_token(request.headers.get("authorization")))
     except Unauthenticated as e:
         return unauthenticated_response(e)
     if not principal.has(*INGEST_ROLES):
