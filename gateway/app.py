@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway import db as dbmod
 from gateway.auth import verifier_for
+from gateway.cors import CorsMiddleware
 from gateway.ingest.http import post_events
 from gateway.logs import request_id_var
 from gateway.migrations import migrate, status
@@ -115,7 +116,9 @@ async def open_database(settings: Settings, admin_dsn: str | None = None,
 def create_app(settings: Settings, *, admin_dsn: str | None = None,
                query_logger: dbmod.QueryLogger | None = None) -> Starlette:
     """The application; `query_logger` sees every statement of the request path (for tests and benchmarks)."""
-    view = GraphQLView(schema, verifier_key="verifier", graphiql=settings.graphiql)
+    view = GraphQLView(schema, verifier_key="verifier", graphiql=settings.graphiql,
+                       allowed_origins=settings.cors_origins,
+                       ws_init_timeout_seconds=settings.ws_init_timeout_seconds)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -143,5 +146,7 @@ def create_app(settings: Settings, *, admin_dsn: str | None = None,
         ],
         lifespan=lifespan,
     )
+    # Inside RequestIdMiddleware (added last, so outermost): a refused preflight carries a request id too.
+    app.add_middleware(CorsMiddleware, allowed_origins=settings.cors_origins)
     app.add_middleware(RequestIdMiddleware)
     return app

@@ -27,6 +27,7 @@ from gateway.auth import mint_token
 from gateway.db import QueryLogger
 from gateway.migrations import migrate
 from gateway.settings import DEFAULT_APP_ROLE, Settings
+from tests.browser import browser, browser_page, page_server  # noqa: F401  (fixtures: a real browser)
 
 # Property tests: a lighter profile on CI keeps the suite well inside its time budget.
 hypothesis_settings.register_profile("dev", max_examples=25, deadline=None)
