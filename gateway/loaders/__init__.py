@@ -18,7 +18,7 @@ from gateway.loaders.metrics import SeriesLoader, TotalsLoader
 from gateway.loaders.task import TaskByIdLoader
 from gateway.loaders.team import TeamByIdLoader
 from gateway.loaders.tenant import TenantByIdLoader
-from gateway.loaders.user import UserByIdLoader
+from gateway.loaders.user import UserByIdLoader, UserBySubjectLoader
 from gateway.metrics import Scope
 
 
@@ -27,6 +27,7 @@ class Loaders:
     access: AccessLoader
     tenant_by_id: TenantByIdLoader
     user_by_id: UserByIdLoader
+    user_by_subject: UserBySubjectLoader
     team_by_id: TeamByIdLoader
     agent_by_id: AgentByIdLoader
     badges_by_agent: BadgesByAgentLoader
@@ -46,10 +47,12 @@ class Loaders:
     @classmethod
     def for_session(cls, db: TenantSession) -> Loaders:
         totals_by_period = AgentTotalsByPeriodLoader(db)
+        user_by_subject = UserBySubjectLoader(db)
         return cls(
-            access=AccessLoader(db),
+            access=AccessLoader(db, user_by_subject),
             tenant_by_id=TenantByIdLoader(db),
             user_by_id=UserByIdLoader(db),
+            user_by_subject=user_by_subject,
             team_by_id=TeamByIdLoader(db),
             agent_by_id=AgentByIdLoader(db),
             badges_by_agent=BadgesByAgentLoader(db),

@@ -1,18 +1,32 @@
-"""User rows."""
+"""User rows, by id and by the subject a token names."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
 from uuid import UUID
 
+import asyncpg
+
 from gateway.loaders._base import TenantLoader, in_key_order
 
 USERS_BY_ID: Final = """
-SELECT id, email, display_name, role, agent_id
+SELECT id, email, display_name, role, agent_id, external_subject
 FROM users
 WHERE tenant_id = $1 AND id = any($2::uuid[])
+"""
+
+# A subject names a user by id, or by the identity provider's subject stored for it. The IS NOT NULL lets the
+# planner use the partial unique index users_tenant_external_subject.
+USERS_BY_SUBJECT: Final = """
+SELECT id, email, display_name, role, agent_id, external_subject
+FROM users
+WHERE tenant_id = $1 AND id = any($2::uuid[])
+UNION ALL
+SELECT id, email, display_name, role, agent_id, external_subject
+FROM users
+WHERE tenant_id = $1 AND external_subject = any($3::text[]) AND external_subject IS NOT NULL
 """
 
 
@@ -23,9 +37,45 @@ class UserRow:
     display_name: str
     role: str
     agent_id: UUID | None
+    # The identity provider's subject (`auth0|5f…`) tokens name this user by, when it has one.
+    external_subject: str | None = None
+
+    @classmethod
+    def of(cls, record: asyncpg.Record) -> UserRow:
+        return cls(id=record["id"], email=record["email"], display_name=record["display_name"],
+                   role=record["role"], agent_id=record["agent_id"], external_subject=record["external_subject"])
+
+
+def subject_uuid(subject: str) -> UUID | None:
+    """The subject as a UUID, when it is one (it may still be an external subject, e.g. Keycloak's)."""
+    try:
+        return UUID(subject)
+    except ValueError:
+        return None
+
+
+def user_for_subject(subject: str, rows: Iterable[UserRow]) -> UserRow | None:
+    """The user a subject names: the one with that id first, else the one with that external subject."""
+    as_uuid = subject_uuid(subject)
+    by_external = None
+    for row in rows:
+        if as_uuid is not None and row.id == as_uuid:
+            return row
+        if row.external_subject == subject:
+            by_external = row
+    return by_external
 
 
 class UserByIdLoader(TenantLoader[UUID, UserRow | None]):
     async def batch_load_fn(self, keys: Sequence[UUID]) -> list[UserRow | None]:
         rows = await self.db.fetch(USERS_BY_ID, self.db.tenant_id, list(keys))
-        return in_key_order(keys, (UserRow(**dict(r)) for r in rows), lambda u: u.id)
+        return in_key_order(keys, (UserRow.of(r) for r in rows), lambda u: u.id)
+
+
+class UserBySubjectLoader(TenantLoader[str, UserRow | None]):
+    """The directory user a token's `sub` names; AccessLoader primes it, so an operation looks it up once."""
+
+    async def batch_load_fn(self, keys: Sequence[str]) -> list[UserRow | None]:
+        ids = [u for u in map(subject_uuid, keys) if u is not None]
+        rows = [UserRow.of(r) for r in await self.db.fetch(USERS_BY_SUBJECT, self.db.tenant_id, ids, list(keys))]
+        return [user_for_subject(k, rows) for k in keys]

@@ -56,9 +56,11 @@ async def _task(context: Context, access: Access, key: UUID) -> Node | None:
 
 
 async def _user(context: Context, access: Access, key: UUID) -> Node | None:
-    principal = context.require()
-    if principal.user_uuid != key:
-        access.require_whole_tenant()
+    if not access.whole_tenant:
+        # Primed by the access lookup: the subject's own directory entry, by id or by external subject.
+        own = await context.loaders.user_by_subject.load(context.require().user_id)
+        if own is None or own.id != key:
+            access.require_whole_tenant()
     row = await context.loaders.user_by_id.load(key)
     return User(row=row) if row is not None else None
 
