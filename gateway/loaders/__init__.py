@@ -15,6 +15,7 @@ from gateway.loaders.funnel import FunnelLoader
 from gateway.loaders.lead import LeadByIdLoader, StaysByLeadLoader
 from gateway.loaders.leaderboard import AgentTotalsByPeriodLoader, StandingsLoader
 from gateway.loaders.metrics import SeriesLoader, TotalsLoader
+from gateway.loaders.relations import RelationLoaders
 from gateway.loaders.task import TaskByIdLoader
 from gateway.loaders.team import TeamByIdLoader
 from gateway.loaders.tenant import TenantByIdLoader
@@ -43,6 +44,7 @@ class Loaders:
     standings: StandingsLoader
     totals: dict[Scope, TotalsLoader]
     series: dict[Scope, SeriesLoader]
+    relations: RelationLoaders
 
     @classmethod
     def for_session(cls, db: TenantSession) -> Loaders:
@@ -68,4 +70,5 @@ class Loaders:
             standings=StandingsLoader(totals_by_period),
             totals={scope: TotalsLoader(db, scope) for scope in Scope},
             series={scope: SeriesLoader(db, scope) for scope in Scope},
+            relations=RelationLoaders.for_session(db),
         )

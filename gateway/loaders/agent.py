@@ -10,6 +10,10 @@ from uuid import UUID
 
 from gateway.db import TenantSession
 from gateway.loaders._base import TenantLoader, in_key_order
+from gateway.loaders._keyset import Order
+from gateway.loaders._lateral import relation_sql
+
+_COLUMNS: Final = "id, team_id, name, email, kind, status, hired_on"
 
 AGENTS_BY_ID: Final = """
 SELECT id, team_id, name, email, kind, status, hired_on
@@ -32,15 +36,21 @@ ORDER BY name, id
 LIMIT $7
 """
 
-AGENTS_COUNT: Final = """
-SELECT count(*)
-FROM agents
+_FILTERS: Final = """
 WHERE tenant_id = $1
   AND ($2::uuid IS NULL OR team_id = $2)
   AND ($3::text IS NULL OR status = $3)
   AND ($4::text IS NULL OR kind = $4)
   AND ($5::uuid[] IS NULL OR id = any($5))
 """
+AGENTS_COUNT: Final = f"SELECT count(*) FROM agents {_FILTERS}"  # noqa: S608 - constant pieces
+
+# A list of agents has one order, by name (the id breaks ties); the key of that order in relation statements.
+BY_NAME: Final = "name"
+
+# A team's agents, for a page of teams at once (see _lateral.py), through agents_tenant_team.
+AGENTS_BY_TEAM: Final = relation_sql(columns=_COLUMNS, source="agents", filters=_FILTERS, filter_params=4,
+                                     parent="team_id", orders={BY_NAME: Order("name", "text", False, str)})
 
 
 @dataclass(frozen=True)
@@ -59,8 +69,12 @@ class AgentFilter:
     team_id: UUID | None = None
     status: str | None = None
     kind: str | None = None
-    # The agents the principal may read; None for all.
-    visible: list[UUID] | None = None
+    # The agents the principal may read; None for all. A tuple: filters are keys of relation loaders.
+    visible: tuple[UUID, ...] | None = None
+
+    def params(self) -> tuple[object, ...]:
+        """The parameters of _FILTERS, from $2 on."""
+        return self.team_id, self.status, self.kind, self.visible
 
 
 class AgentByIdLoader(TenantLoader[UUID, AgentRow | None]):
@@ -81,6 +95,5 @@ async def agents_page(
 
 
 async def agents_count(db: TenantSession, flt: AgentFilter) -> int:
-    count: int = await db.fetchval(AGENTS_COUNT, db.tenant_id, flt.team_id, flt.status, flt.kind,
-                                       flt.visible)
+    count: int = await db.fetchval(AGENTS_COUNT, db.tenant_id, *flt.params())
     return count

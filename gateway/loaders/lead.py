@@ -14,6 +14,7 @@ from uuid import UUID
 from gateway.db import TenantSession
 from gateway.loaders._base import TenantLoader, in_key_order
 from gateway.loaders._keyset import Order, keyset_page, page_statements, parse_decimal, parse_int, parse_timestamp
+from gateway.loaders._lateral import relation_sql
 
 _COLUMNS: Final = """id, campaign_id, owner_agent_id, name, source, stage, score, value, converted_at, created_at"""
 
@@ -60,6 +61,13 @@ LEADS_PAGE: Final = page_statements(
     ORDERS, 9)
 LEADS_COUNT: Final = f"SELECT count(*) FROM leads {_FILTERS}"  # noqa: S608 - constant pieces
 
+# The leads an agent owns and those a campaign sourced, for a page of parents at once (see _lateral.py).
+# Indexes: leads_tenant_owner_created (0011), leads_tenant_campaign.
+LEADS_BY_OWNER: Final = relation_sql(columns=_COLUMNS, source="leads", filters=_FILTERS, filter_params=7,
+                                     parent="owner_agent_id", orders=ORDERS)
+LEADS_BY_CAMPAIGN: Final = relation_sql(columns=_COLUMNS, source="leads", filters=_FILTERS, filter_params=7,
+                                        parent="campaign_id", orders=ORDERS)
+
 
 @dataclass(frozen=True)
 class LeadRow:
@@ -93,8 +101,8 @@ class LeadFilter:
     owner_agent_id: UUID | None = None
     stage: str | None = None
     source: str | None = None
-    # Owners the principal may read; None for all.
-    visible: list[UUID] | None = None
+    # Owners the principal may read; None for all. A tuple: filters are keys of relation loaders.
+    visible: tuple[UUID, ...] | None = None
 
     def params(self) -> tuple[object, ...]:
         return (self.created_from, self.created_before, self.campaign_id, self.owner_agent_id, self.stage,

@@ -12,6 +12,7 @@ from uuid import UUID
 from gateway.db import TenantSession
 from gateway.loaders._base import TenantLoader, in_key_order
 from gateway.loaders._keyset import Order, keyset_page, page_statements, parse_timestamp
+from gateway.loaders._lateral import relation_sql
 
 _COLUMNS: Final = "id, assignee_agent_id, lead_id, title, status, due_at, completed_at, created_at"
 
@@ -46,6 +47,13 @@ TASKS_PAGE: Final = page_statements(
     ORDERS, 8)
 TASKS_COUNT: Final = f"SELECT count(*) FROM tasks {_FILTERS}"  # noqa: S608 - constant pieces
 
+# The tasks assigned to an agent and those about a lead, for a page of parents at once (see _lateral.py).
+# Indexes: tasks_tenant_assignee_created and tasks_tenant_lead_created (0011).
+TASKS_BY_ASSIGNEE: Final = relation_sql(columns=_COLUMNS, source="tasks", filters=_FILTERS, filter_params=6,
+                                        parent="assignee_agent_id", orders=ORDERS)
+TASKS_BY_LEAD: Final = relation_sql(columns=_COLUMNS, source="tasks", filters=_FILTERS, filter_params=6,
+                                    parent="lead_id", orders=ORDERS)
+
 
 @dataclass(frozen=True)
 class TaskRow:
@@ -66,8 +74,8 @@ class TaskFilter:
     assignee_agent_id: UUID | None = None
     lead_id: UUID | None = None
     status: str | None = None
-    # Assignees the principal may read; None for all.
-    visible: list[UUID] | None = None
+    # Assignees the principal may read; None for all. A tuple: filters are keys of relation loaders.
+    visible: tuple[UUID, ...] | None = None
 
     def params(self) -> tuple[object, ...]:
         return (self.created_from, self.created_before, self.assignee_agent_id, self.lead_id, self.status,

@@ -10,6 +10,8 @@ from uuid import UUID
 import asyncpg
 
 from gateway.loaders._base import TenantLoader, in_key_order
+from gateway.loaders._keyset import Order
+from gateway.loaders._lateral import relation_sql
 
 USERS_BY_ID: Final = """
 SELECT id, email, display_name, role, agent_id, external_subject
@@ -28,6 +30,31 @@ SELECT id, email, display_name, role, agent_id, external_subject
 FROM users
 WHERE tenant_id = $1 AND external_subject = any($3::text[]) AND external_subject IS NOT NULL
 """
+
+# The users who manage a team (team_managers, through its primary key), for a page of teams at once (see
+# _lateral.py), by display name. $2 narrows to the users the principal may read (NULL: all).
+_MANAGER_FILTERS: Final = """
+WHERE m.tenant_id = $1
+  AND ($2::uuid[] IS NULL OR u.id = any($2))
+"""
+# A list of users has one order, by display name (the id breaks ties); the key of that order in statements.
+BY_DISPLAY_NAME: Final = "display_name"
+MANAGERS_BY_TEAM: Final = relation_sql(
+    columns="u.id, u.email, u.display_name, u.role, u.agent_id, u.external_subject",
+    source="team_managers m JOIN users u ON u.tenant_id = m.tenant_id AND u.id = m.user_id",
+    filters=_MANAGER_FILTERS, filter_params=1, parent="m.team_id",
+    orders={BY_DISPLAY_NAME: Order("u.display_name", "text", False, str)})
+
+
+@dataclass(frozen=True)
+class UserFilter:
+    """Narrows a list of users to those the principal may read."""
+
+    # None for all. A tuple: filters are keys of relation loaders.
+    visible: tuple[UUID, ...] | None = None
+
+    def params(self) -> tuple[object, ...]:
+        return (self.visible,)
 
 
 @dataclass(frozen=True)

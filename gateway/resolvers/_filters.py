@@ -1,4 +1,4 @@
-"""What list resolvers share: a client's date range as UTC bounds, and optional global ids as keys."""
+"""What list resolvers share: a client's date range as UTC bounds, optional global ids as keys, visible agents."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from uuid import UUID
 
 import strawberry
 
+from gateway.access import Access
 from gateway.context import Context
 from gateway.ids import decode_id
 from gateway.periods import instants_of
@@ -23,3 +24,9 @@ async def instants(context: Context, rng: DateRange | None) -> tuple[datetime | 
 
 def key_of(global_id: strawberry.ID | None, type_name: str) -> UUID | None:
     return decode_id(global_id, type_name)[1] if global_id is not None else None
+
+
+def visible_agents(access: Access) -> tuple[UUID, ...] | None:
+    """The agents whose rows the principal may read, as a list filter's `visible`: None means every agent."""
+    ids = access.agent_ids
+    return tuple(ids) if ids is not None else None

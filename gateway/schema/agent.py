@@ -19,10 +19,15 @@ from gateway.schema.campaign import Campaign
 from gateway.schema.measurable import Measurable
 from gateway.schema.metrics import DateRange, Metric
 from gateway.schema.node import Node
+from gateway.schema.orders import CallOrder, LeadOrder, TaskOrder
+from gateway.schema.pagination import Connection
 from gateway.schema.team import Team
 
 if TYPE_CHECKING:
+    from gateway.schema.call import Call, CallFilter
+    from gateway.schema.lead import Lead, LeadFilter
     from gateway.schema.leaderboard import Standing
+    from gateway.schema.task import Task, TaskFilter
 
 
 @strawberry.enum(description="Whether a person or an AI handles the agent's calls.")
@@ -91,6 +96,49 @@ class Agent(Node, Measurable):
     @strawberry.field(description="The campaigns the agent had calls for in the range, by name.")
     async def campaigns(self, info: strawberry.Info[Context, None], range: DateRange) -> list[Campaign]:
         return await campaign_resolvers.campaigns_of_agent(info.context, self.row.id, range)
+
+    @strawberry.field(description="The calls the agent handled, newest first unless `orderBy` says otherwise; as "
+                      "`calls(filter: {agentId})`.")
+    async def calls(
+        self,
+        info: strawberry.Info[Context, None],
+        first: int | None = None,
+        after: str | None = None,
+        filter: Annotated[CallFilter, strawberry.lazy("gateway.schema.call")] | None = None,
+        order_by: CallOrder = CallOrder.STARTED_AT_DESC,
+    ) -> Connection[Annotated[Call, strawberry.lazy("gateway.schema.call")]]:
+        # Imported here: the relations refer back to Agent.
+        from gateway.resolvers.relations import agent_calls
+
+        return await agent_calls(info.context, self.row.id, first, after, filter, order_by)
+
+    @strawberry.field(description="The leads the agent owns, newest first by default; as "
+                      "`leads(filter: {ownerId})`.")
+    async def leads(
+        self,
+        info: strawberry.Info[Context, None],
+        first: int | None = None,
+        after: str | None = None,
+        filter: Annotated[LeadFilter, strawberry.lazy("gateway.schema.lead")] | None = None,
+        order_by: LeadOrder = LeadOrder.CREATED_AT_DESC,
+    ) -> Connection[Annotated[Lead, strawberry.lazy("gateway.schema.lead")]]:
+        from gateway.resolvers.relations import agent_leads
+
+        return await agent_leads(info.context, self.row.id, first, after, filter, order_by)
+
+    @strawberry.field(description="The tasks assigned to the agent, newest first by default; as "
+                      "`tasks(filter: {assigneeId})`.")
+    async def tasks(
+        self,
+        info: strawberry.Info[Context, None],
+        first: int | None = None,
+        after: str | None = None,
+        filter: Annotated[TaskFilter, strawberry.lazy("gateway.schema.task")] | None = None,
+        order_by: TaskOrder = TaskOrder.CREATED_AT_DESC,
+    ) -> Connection[Annotated[Task, strawberry.lazy("gateway.schema.task")]]:
+        from gateway.resolvers.relations import agent_tasks
+
+        return await agent_tasks(info.context, self.row.id, first, after, filter, order_by)
 
     @strawberry.field(description="Where the agent stands by one metric (built-in `metric` or `customMetric`) "
                       "within its team and the tenant.")

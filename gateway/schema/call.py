@@ -10,14 +10,12 @@ import strawberry
 
 from gateway.context import Context
 from gateway.ids import encode_id
-from gateway.loaders.call import CallOrder, CallRow
+from gateway.loaders.call import CallRow
 from gateway.schema.agent import Agent
 from gateway.schema.campaign import Campaign
 from gateway.schema.lead import Lead
 from gateway.schema.metrics import DateRange
 from gateway.schema.node import Node
-
-strawberry.enum(CallOrder, description="Orders of the calls list; ties are broken by id.")
 
 
 @strawberry.enum(description="Who placed the call.")

@@ -13,12 +13,16 @@ from gateway.context import Context
 from gateway.ids import encode_id
 from gateway.loaders.campaign import CampaignRow
 from gateway.metrics import Scope
+from gateway.schema.measurable import Measurable
 from gateway.schema.metrics import DateRange
+from gateway.schema.node import Node
+from gateway.schema.orders import CallOrder, LeadOrder
+from gateway.schema.pagination import Connection
 
 if TYPE_CHECKING:
+    from gateway.schema.call import Call, CallFilter
     from gateway.schema.funnel import Funnel
-from gateway.schema.measurable import Measurable
-from gateway.schema.node import Node
+    from gateway.schema.lead import Lead, LeadFilter
 
 
 @strawberry.enum(description="Lifecycle of a campaign.")
@@ -75,6 +79,35 @@ class Campaign(Node, Measurable):
         from gateway.resolvers.funnel import funnel
 
         return await funnel(info.context, self.row.id, range)
+
+    @strawberry.field(description="The campaign's calls you may read, newest first unless `orderBy` says "
+                      "otherwise; as `calls(filter: {campaignId})`.")
+    async def calls(
+        self,
+        info: strawberry.Info[Context, None],
+        first: int | None = None,
+        after: str | None = None,
+        filter: Annotated[CallFilter, strawberry.lazy("gateway.schema.call")] | None = None,
+        order_by: CallOrder = CallOrder.STARTED_AT_DESC,
+    ) -> Connection[Annotated[Call, strawberry.lazy("gateway.schema.call")]]:
+        # Imported here: the relations refer back to Campaign.
+        from gateway.resolvers.relations import campaign_calls
+
+        return await campaign_calls(info.context, self.row.id, first, after, filter, order_by)
+
+    @strawberry.field(description="The leads the campaign sourced that you may read, newest first by default; as "
+                      "`leads(filter: {campaignId})`.")
+    async def leads(
+        self,
+        info: strawberry.Info[Context, None],
+        first: int | None = None,
+        after: str | None = None,
+        filter: Annotated[LeadFilter, strawberry.lazy("gateway.schema.lead")] | None = None,
+        order_by: LeadOrder = LeadOrder.CREATED_AT_DESC,
+    ) -> Connection[Annotated[Lead, strawberry.lazy("gateway.schema.lead")]]:
+        from gateway.resolvers.relations import campaign_leads
+
+        return await campaign_leads(info.context, self.row.id, first, after, filter, order_by)
 
     @classmethod
     async def load(cls, context: Context, key: UUID | None) -> Campaign | None:

@@ -4,19 +4,24 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
 from uuid import UUID
 
 import strawberry
 
 from gateway.context import Context
 from gateway.ids import encode_id
-from gateway.loaders.lead import LeadOrder, LeadRow, StayRow
+from gateway.loaders.lead import LeadRow, StayRow
 from gateway.schema.agent import Agent
 from gateway.schema.campaign import Campaign
 from gateway.schema.metrics import DateRange
 from gateway.schema.node import Node
+from gateway.schema.orders import CallOrder, TaskOrder
+from gateway.schema.pagination import Connection
 
-strawberry.enum(LeadOrder, description="Orders of the leads list; ties are broken by id.")
+if TYPE_CHECKING:
+    from gateway.schema.call import Call, CallFilter
+    from gateway.schema.task import Task, TaskFilter
 
 
 @strawberry.enum(description="Funnel stage: new → contacted → qualified → proposal → won, or lost from any stage.")
@@ -129,6 +134,35 @@ class Lead(Node):
     @strawberry.field(description="Every stay in a stage, oldest first.")
     async def history(self, info: strawberry.Info[Context, None]) -> list[LeadStageStay]:
         return [LeadStageStay(row=r) for r in await info.context.loaders.stays_by_lead.load(self.row.id)]
+
+    @strawberry.field(description="The calls about the lead that you may read, newest first unless `orderBy` says "
+                      "otherwise; as `calls(filter: {leadId})`.")
+    async def calls(
+        self,
+        info: strawberry.Info[Context, None],
+        first: int | None = None,
+        after: str | None = None,
+        filter: Annotated[CallFilter, strawberry.lazy("gateway.schema.call")] | None = None,
+        order_by: CallOrder = CallOrder.STARTED_AT_DESC,
+    ) -> Connection[Annotated[Call, strawberry.lazy("gateway.schema.call")]]:
+        # Imported here: the relations refer back to Lead.
+        from gateway.resolvers.relations import lead_calls
+
+        return await lead_calls(info.context, self.row.id, first, after, filter, order_by)
+
+    @strawberry.field(description="The tasks about the lead that you may read, newest first by default; as "
+                      "`tasks(filter: {leadId})`.")
+    async def tasks(
+        self,
+        info: strawberry.Info[Context, None],
+        first: int | None = None,
+        after: str | None = None,
+        filter: Annotated[TaskFilter, strawberry.lazy("gateway.schema.task")] | None = None,
+        order_by: TaskOrder = TaskOrder.CREATED_AT_DESC,
+    ) -> Connection[Annotated[Task, strawberry.lazy("gateway.schema.task")]]:
+        from gateway.resolvers.relations import lead_tasks
+
+        return await lead_tasks(info.context, self.row.id, first, after, filter, order_by)
 
     @classmethod
     async def load(cls, context: Context, lead_id: UUID | None) -> Lead | None:

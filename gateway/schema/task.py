@@ -9,13 +9,11 @@ import strawberry
 
 from gateway.context import Context
 from gateway.ids import encode_id
-from gateway.loaders.task import TaskOrder, TaskRow
+from gateway.loaders.task import TaskRow
 from gateway.schema.agent import Agent
 from gateway.schema.lead import Lead
 from gateway.schema.metrics import DateRange
 from gateway.schema.node import Node
-
-strawberry.enum(TaskOrder, description="Orders of the tasks list; ties are broken by id.")
 
 
 @strawberry.enum(description="Where a task stands.")

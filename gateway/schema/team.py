@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Annotated
 from uuid import UUID
 
 import strawberry
@@ -12,6 +13,11 @@ from gateway.loaders.team import TeamRow
 from gateway.metrics import Scope
 from gateway.schema.measurable import Measurable
 from gateway.schema.node import Node
+from gateway.schema.pagination import Connection
+
+if TYPE_CHECKING:
+    from gateway.schema.agent import Agent, AgentFilter
+    from gateway.schema.user import User
 
 
 @strawberry.type(description="A group of agents with its managers.")
@@ -31,6 +37,28 @@ class Team(Node, Measurable):
     def measured(self) -> tuple[Scope, UUID]:
         return Scope.TEAM, self.row.id
 
+    @strawberry.field(description="The team's agents you may read, by name, `first` (default 50, max 200) at a "
+                      "time; as `agents(filter: {teamId})`.")
+    async def agents(
+        self,
+        info: strawberry.Info[Context, None],
+        first: int | None = None,
+        after: str | None = None,
+        filter: Annotated[AgentFilter, strawberry.lazy("gateway.schema.agent")] | None = None,
+    ) -> Connection[Annotated[Agent, strawberry.lazy("gateway.schema.agent")]]:
+        # Imported here: the relations refer back to Team.
+        from gateway.resolvers.relations import team_agents
+
+        return await team_agents(info.context, self.row.id, first, after, filter)
+
+    @strawberry.field(description="The users who manage the team, by display name; roles other than admin and "
+                      "viewer see only their own entry among them.")
+    async def managers(
+        self, info: strawberry.Info[Context, None], first: int | None = None, after: str | None = None,
+    ) -> Connection[Annotated[User, strawberry.lazy("gateway.schema.user")]]:
+        from gateway.resolvers.relations import team_managers
+
+        return await team_managers(info.context, self.row.id, first, after)
 
     @classmethod
     async def load(cls, context: Context, key: UUID | None) -> Team | None:
