@@ -28,7 +28,7 @@ from gateway.seed import SeedOptions, seed_database
 from gateway.settings import Settings
 
 SEED_CONNECTIONS: Final = 2
-DEMO_OPTIONS: Final = SeedOptions(tenants=3, days=30, agents=20, calls_per_day=400, seed=42)
+DEMO_OPTIONS: Final = SeedOptions(tenants=3, days=62, agents=14, calls_per_day=400, seed=42)
 # The database could not be reached: an operator's problem to fix, not a bug worth a traceback.
 UNREACHABLE: Final = (ConnectionError, TimeoutError, socket.gaierror, asyncpg.PostgresConnectionError,
                       asyncpg.InvalidAuthorizationSpecificationError, asyncpg.InvalidCatalogNameError)

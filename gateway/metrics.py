@@ -17,7 +17,7 @@ COUNTERS: Final = (
     "inbound_answered_within_sl", "inbound_abandoned", "answer_wait_seconds", "talk_seconds", "hold_seconds",
     "wrap_up_seconds", "transfers", "first_contact_resolved", "csat_count", "csat_sum", "csat_positive",
     "call_cost", "leads_generated", "leads_contacted", "leads_converted", "revenue", "tasks_completed",
-    "available_seconds", "busy_seconds", "wrap_up_state_seconds", "points", "spend",
+    "available_seconds", "busy_seconds", "wrap_up_state_seconds", "points", "spend", "tracked_handle_seconds",
 )
 
 
@@ -56,6 +56,8 @@ class Counters:
     wrap_up_state_seconds: int = 0
     points: int = 0
     spend: Decimal = Decimal(0)
+    # Handle time of the calls of agents whose presence is tracked (kind human): occupancy's numerator.
+    tracked_handle_seconds: int = 0
 
     @classmethod
     def from_row(cls, row: Any) -> Counters:
@@ -69,7 +71,7 @@ class Counters:
             values = {name: 0 if value is None else value for name, value in values.items()}
         counters = object.__new__(cls)
         # A dashboard builds over a thousand Counters per request, and the generated __init__ of this frozen
-        # dataclass sets its 27 fields one object.__setattr__ at a time: the instance dict is filled in one go
+        # dataclass sets its 28 fields one object.__setattr__ at a time: the instance dict is filled in one go
         # instead. Counters has no __post_init__ and no slots.
         counters.__dict__.update(values)
         return counters
@@ -99,6 +101,13 @@ def handle_seconds(c: Counters) -> int:
 def available_seconds(c: Counters) -> int:
     """Signed-in time: available, busy and wrap-up states."""
     return c.available_seconds + c.busy_seconds + c.wrap_up_state_seconds
+
+
+def occupancy(c: Counters) -> float | None:
+    """Handle time over available time, both of the agents whose presence is tracked (human agents)."""
+    # AI agents take calls in parallel and have no presence intervals: their handle time stays out of the
+    # numerator, so an AI agent's occupancy is null and a tenant's, team's or campaign's is its humans'.
+    return ratio(c.tracked_handle_seconds, available_seconds(c))
 
 
 def cost(c: Counters) -> Decimal:
@@ -169,7 +178,7 @@ FORMULAS: Final[Mapping[Metric, Formula]] = {
     Metric.CSAT_MEAN: lambda c, s: ratio(c.csat_sum, c.csat_count),
     Metric.TASKS_COMPLETED: lambda c, s: c.tasks_completed,
     Metric.AVAILABLE_TIME: lambda c, s: available_seconds(c),
-    Metric.OCCUPANCY: lambda c, s: ratio(handle_seconds(c), available_seconds(c)),
+    Metric.OCCUPANCY: lambda c, s: occupancy(c),
     Metric.POINTS: lambda c, s: c.points,
     Metric.LEADS_GENERATED: lambda c, s: c.leads_generated,
     Metric.LEADS_CONTACTED: lambda c, s: c.leads_contacted,

@@ -57,7 +57,8 @@ class Metrics:
     tasks_completed: int = strawberry.field(description="Tasks completed.")
     available_seconds: float = strawberry.field(description="Seconds signed in (available, busy or wrap-up); a Float, "
                                                             "as a year of a large floor exceeds a 32-bit Int.")
-    occupancy: float | None = strawberry.field(description="Handle time / available time.")
+    occupancy: float | None = strawberry.field(description="Human agents' handle time / their available time; "
+                                                  "null for an AI agent (its presence is not tracked).")
     points: int = strawberry.field(description="Gamification points awarded.")
     leads_generated: int = strawberry.field(description="Leads created (for their sourcing campaign).")
     leads_contacted: int = strawberry.field(description="Leads leaving stage new for anything but lost.")

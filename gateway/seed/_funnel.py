@@ -16,10 +16,18 @@ from uuid import UUID
 
 from gateway.seed import _catalog as catalog
 from gateway.seed._values import DAY, HOUR, MINUTE, money, numeric, uuid4
-from gateway.seed._world import TOD_OUTBOUND, TOD_WEB, Agent, Campaign, Row, World
+from gateway.seed._world import (
+    CAMPAIGN_LEAD_SHARE,
+    DEAL_SIGMA,
+    LEADS_PER_CALL,
+    TOD_OUTBOUND,
+    TOD_WEB,
+    Agent,
+    Campaign,
+    Row,
+    World,
+)
 
-LEADS_PER_CALL: Final = 0.04  # new leads per call on an average weekday
-CAMPAIGN_LEAD_SHARE: Final = 0.78
 # Per-minute rates in ten-thousandths of a dollar: carrier minutes, plus model minutes for AI agents.
 RATE_INBOUND: Final = 130
 RATE_OUTBOUND: Final = 90
@@ -91,6 +99,8 @@ class _Planner:
         tod = (TOD_WEB if web else TOD_OUTBOUND)[rng.getrandbits(12)] + rng.getrandbits(6)
         created = world.calendar.midnights[d] + tod
         horizon = world.calendar.horizon
+        if created > horizon:
+            return  # later today: it has not come in yet
         stays: list[tuple[str, int, UUID | None]] = []  # (stage, entered, agent who moved the lead there)
         follow_ups: list[tuple[str, int]] = []  # (task title, index of the stay whose end resolves it)
 
@@ -119,7 +129,7 @@ class _Planner:
                     break
                 stays.append((stage, call[1], owner.id))
                 if stage == "won":
-                    value = round(deal * math.exp(rng.gauss(0, 0.5)))
+                    value = round(deal * math.exp(rng.gauss(0, DEAL_SIGMA)))
                     self.funnel.wins.append((call[1], owner.index))
                 if task is not None:
                     follow_ups.append((task.format(name), len(stays) - 1))
@@ -190,7 +200,7 @@ class _Planner:
                 if stays[i + 1][0] == "lost":
                     status, completed, touched = "cancelled", None, closed
                 else:
-                    completed = max(opened + 10 * MINUTE, closed - rng.randint(1, 20) * HOUR)
+                    completed = min(max(opened + 10 * MINUTE, closed - rng.randint(1, 20) * HOUR), closed)
                     status, touched = "completed", completed
             else:
                 status = "in_progress" if rng.random() < 0.4 else "open"
@@ -202,7 +212,7 @@ class _Planner:
         active = [c for c in self.world.campaigns if c.active(d)]
         if not active:
             return None
-        return self.rng.choices(active, [c.daily_cents for c in active])[0]
+        return self.rng.choices(active, [c.reach for c in active])[0]
 
     def _book(self, agent: Agent, earliest: int, lead_id: UUID, campaign_id: UUID | None, outcome: str,
               disposition: str | None, talk_factor: float, *, inbound: bool = False) -> tuple[int, int] | None:
@@ -223,6 +233,8 @@ class _Planner:
         csat, rated = None, None
         if connected and rng.random() < 0.12:
             csat, rated = agent.csat[rng.getrandbits(5)], ended + SURVEY_DELAY[rng.getrandbits(5)]
+            if rated > self.world.calendar.horizon:
+                csat, rated = None, None  # the survey is not answered yet
         rate = RATE_INBOUND if inbound else RATE_OUTBOUND
         cost = call_cost(ended - started, rate, talk + hold if agent.ai else 0)
         self.funnel.booked[d].append((
@@ -234,11 +246,14 @@ class _Planner:
 
     def _slot(self, agent: Agent, earliest: int, busy: int) -> tuple[int, int] | None:
         """The first moment from `earliest` the agent is on shift, in calling hours and free for `busy` seconds."""
+        # None when there is none before the seed's horizon: the call has not happened (yet).
         calendar, rng = self.world.calendar, self.rng
         d = max(0, calendar.day_of(earliest))
         t = earliest
         while d < calendar.days:
             midnight = calendar.midnights[d]
+            if midnight >= calendar.horizon:
+                return None
             if agent.ai:
                 low, high = midnight + 8 * HOUR, midnight + 20 * HOUR
             elif agent.shift_start[d] >= 0:
@@ -257,6 +272,8 @@ class _Planner:
                         break
                     start = block_end + MINUTE
             if start + busy <= high:
+                if start + busy > calendar.horizon:
+                    return None
                 if not agent.ai:
                     bisect.insort(self.world.appointments[d][agent.index], (start, start + busy))
                 return d, start

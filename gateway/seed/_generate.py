@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, cast
+from uuid import UUID
 
 from gateway.seed._floor import Floor
 from gateway.seed._funnel import plan_funnel
 from gateway.seed._model import SeededTenant, SeedOptions
-from gateway.seed._presence import gamification, routine_tasks, status_intervals
+from gateway.seed._presence import Presence, gamification, routine_tasks
+from gateway.seed._tracking import track_events
 from gateway.seed._world import Row, build_world
 
 # Rows per COPY: large enough that per-statement overhead vanishes, small enough to keep the pipeline moving.
@@ -51,24 +53,25 @@ def tenant_chunks(options: SeedOptions, index: int, identity_bases: dict[str, in
     yield from _chunks(tenant, "lead_stage_history", history)
 
     floor = Floor(world)
+    presence = Presence(world)
     calls: list[Row] = []
+    intervals: list[Row] = []
     for d in range(world.calendar.days):
         calls.extend(floor.day(d, funnel.booked[d]))
+        # The presence log follows the day's calls: busy on them, in wrap-up after them.
+        intervals.extend(presence.day(d, floor.spans))
         if len(calls) >= CHUNK_ROWS:
             yield Chunk(tenant, "calls", calls)
             calls = []
-    if calls:
-        yield Chunk(tenant, "calls", calls)
-
-    yield from _chunks(tenant, "tasks", funnel.tasks + routine_tasks(world))
-    intervals: list[Row] = []
-    for rows in status_intervals(world):
-        intervals.extend(rows)
         if len(intervals) >= CHUNK_ROWS:
             yield Chunk(tenant, "agent_status_intervals", intervals)
             intervals = []
-    if intervals:
-        yield Chunk(tenant, "agent_status_intervals", intervals)
+    if calls:
+        yield Chunk(tenant, "calls", calls)
+    intervals.extend(presence.close())
+    yield from _chunks(tenant, "agent_status_intervals", intervals)
+
+    yield from _chunks(tenant, "tasks", funnel.tasks + routine_tasks(world))
 
     badges, points = gamification(world, funnel, floor)
     yield from _chunks(tenant, "agent_badges", badges)
@@ -77,6 +80,22 @@ def tenant_chunks(options: SeedOptions, index: int, identity_bases: dict[str, in
     ledger: list[Row] = [(tid, identity(base, n, options.tenants, index), agents[a].id, amount, reason, awarded_at)
               for n, (awarded_at, a, amount, reason) in enumerate(sorted(points))]
     yield from _chunks(tenant, "points_ledger", ledger)
+
+    agent_of: dict[object, int] = {a.id: a.index for a in agents}
+    users = [(cast(UUID, r[1]), cast(str, r[4]), agent_of.get(r[5], -1))
+             for table, rows in world.directory if table == "users" for r in rows]
+    events: list[Row] = []
+    ids: list[Row] = []
+    for event, ledger_row in track_events(world, users):
+        events.append(event)
+        ids.append(ledger_row)
+        if len(events) >= CHUNK_ROWS:
+            yield Chunk(tenant, "analytics_events", events)
+            yield Chunk(tenant, "analytics_event_ids", ids)
+            events, ids = [], []
+    if events:
+        yield Chunk(tenant, "analytics_events", events)
+        yield Chunk(tenant, "analytics_event_ids", ids)
 
 
 def _chunks(tenant: SeededTenant, table: str, rows: list[Row]) -> Iterator[Chunk]:

@@ -52,6 +52,19 @@ FROM (SELECT pg_get_serial_sequence($1, 'id')::regclass AS s) AS q
 """
 
 
+# Planner statistics for what was just loaded: without them the first requests plan for empty tables (a 200-row
+# join took 18 ms instead of 1 ms). Only a table's owner (or a superuser) may analyze it; others are left alone.
+ANALYZED_TABLES: Final = (*TABLE_COLUMNS, "agent_metrics", "campaign_metrics", "daily_reports", "metrics_15m",
+                          "conversion_funnels")
+OWNED: Final = """
+SELECT t
+FROM unnest($1::text[]) AS t
+WHERE pg_has_role((SELECT relowner FROM pg_class WHERE oid = t::regclass), 'USAGE')
+"""
+# Identifiers come from this package's own constants, never from a caller: no injection.
+ANALYZE: Final = {table: f'ANALYZE "{table}"' for table in ANALYZED_TABLES}
+
+
 def _staging_statements(table: str) -> tuple[str, str, str]:
     # Identifiers come from TABLE_COLUMNS, this package's own constants, never from a caller: no injection.
     columns = ", ".join(f'"{c}"' for c in TABLE_COLUMNS[table])
@@ -80,9 +93,9 @@ async def seed_database(
     and numeric are replaced and then reset to asyncpg's defaults.
     """
     started = time.perf_counter()
-    if options.end_date is None:
-        # Fixed once, so that a seed running over midnight UTC still gives every tenant the same days.
-        options = replace(options, end_date=datetime.now(UTC).date())
+    if options.now is None:
+        # Fixed once, so that every tenant ends at the same moment, a seed running over midnight included.
+        options = replace(options, now=datetime.now(UTC))
     connections = [conn, *extra_connections]
     tenants = [tenant_identity(options, i) for i in range(options.tenants)]
     bases = {table: int(await conn.fetchval(IDENTITY_LAST_VALUE, table)) for table in IDENTITY_TABLES}
@@ -101,6 +114,8 @@ async def seed_database(
     for table, value in highest.items():
         if value:
             await conn.execute(ADVANCE_IDENTITY, table, value)
+    for r in await conn.fetch(OWNED, list(ANALYZED_TABLES)):
+        await conn.execute(ANALYZE[r["t"]])
     return SeedReport(tenants=tenants, rows=tally, seconds=time.perf_counter() - started)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from uuid import UUID
 
 # Agents share 16 bits of the queue simulation's heap entries with their free-at time.
@@ -19,8 +19,12 @@ class SeedOptions:
     agents: int = 60  # per tenant
     calls_per_day: int = 3000  # per tenant, on an average weekday
     seed: int = 42
-    # Last seeded day (tenant-local); None = today (UTC date). Data covers [end_date - days + 1, end_date].
+    # Last seeded day (tenant-local); None = each tenant's local today. Data covers [end_date - days + 1,
+    # end_date], and never goes past `now`: today's partial day is seeded up to that moment.
     end_date: date | None = None
+    # The present moment, which nothing seeded starts (or ends) after; None = when seed_database starts.
+    # Ignored for determinism whenever the end date's day is over by then: the world ends with that day.
+    now: datetime | None = None
 
     def __post_init__(self) -> None:
         if self.tenants < 1:
@@ -31,6 +35,8 @@ class SeedOptions:
             raise ValueError(f"agents must be between 1 and {MAX_AGENTS}, got {self.agents}")
         if self.calls_per_day < 0:
             raise ValueError(f"calls_per_day must not be negative, got {self.calls_per_day}")
+        if self.now is not None and self.now.tzinfo is None:
+            raise ValueError("now must be an aware datetime")
 
 
 @dataclass(frozen=True)

@@ -2,68 +2,95 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from random import Random
 from typing import Final
-from uuid import UUID
 
 from gateway.seed import _catalog as catalog
 from gateway.seed._floor import Floor
 from gateway.seed._funnel import Funnel
 from gateway.seed._values import DAY, HOUR, MINUTE, uuid4
-from gateway.seed._world import Agent, Row, World
+from gateway.seed._world import Row, World
 
-# Minutes a stay lasts: (low, high) per status while on shift.
-STAY_MINUTES: Final = {"available": (5, 30), "busy": (40, 120), "wrap_up": (3, 8)}
-WRAP_UP_AFTER_BUSY: Final = 0.5
 WIN_POINTS: Final = 50
 EARLY_BIRD: Final = 7 * HOUR + 30 * MINUTE
 
 
-def status_intervals(world: World) -> Iterator[list[Row]]:
-    """Contiguous stays per human agent, offline between shifts and over lunch; the last one is still open.
+class Presence:
+    """Agent status intervals, a day at a time, from the shifts and the calls the floor gave each human."""
 
-    AI agents take calls in parallel round the clock, so busy or wrap-up would mean nothing for them: each has
-    one open 'available' stay from the start of the seed.
-    """
-    rng = Random(f"{world.options.seed}:{world.index}:presence")
-    tid = world.tenant.id
-    for agent in world.agents:
-        if agent.ai:
-            yield [(tid, agent.id, "available", world.calendar.start, None)]
-            continue
+    # On shift a human is available, busy on a call (from its answer, or its dial, to its end) and in wrap-up
+    # after it; offline between shifts and over lunch. Stays are contiguous and the last one is still open: the
+    # one under way at the seed's horizon. AI agents take calls in parallel round the clock, so busy or wrap-up
+    # would mean nothing for them: each has one open 'available' stay from the start of the seed (their presence
+    # is not tracked, and they have no occupancy).
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+        start = world.calendar.start
+        # Per human: the stay under way (status, since), or None once the horizon has been passed.
+        self.current: dict[int, tuple[str, int] | None] = {a: ("offline", start) for a in world.humans}
+
+    def day(self, d: int, spans: dict[int, list[tuple[int, int, int]]]) -> list[Row]:
+        """The stays of day `d` that have ended, given each human's calls that day (see Floor.spans)."""
         rows: list[Row] = []
-        offline_since = world.calendar.start
-        for d in range(world.calendar.days):
+        for a in self.world.humans:
+            agent = self.world.agents[a]
             start, end = agent.shift_start[d], agent.shift_end[d]
             if start < 0:
                 continue
-            rows.append((tid, agent.id, "offline", offline_since, start))
             lunch_start, lunch_end = agent.lunch_start[d], agent.lunch_end[d]
-            if lunch_start >= 0:
-                _on_shift(rng, rows, tid, agent, start, lunch_start)
-                rows.append((tid, agent.id, "offline", lunch_start, lunch_end))
-                _on_shift(rng, rows, tid, agent, lunch_end, end)
+            windows = [(start, lunch_start), (lunch_end, end)] if lunch_start >= 0 else [(start, end)]
+            calls = spans.get(a, [])
+            k = 0
+            for i, (opens, closes) in enumerate(windows):
+                last = i == len(windows) - 1
+                self._move(rows, a, "available", opens)
+                while k < len(calls) and (last or calls[k][0] < closes):
+                    busy_from, ended, wrapped = calls[k]
+                    self._move(rows, a, "busy", max(busy_from, opens))
+                    self._move(rows, a, "wrap_up", ended)
+                    self._move(rows, a, "available", wrapped)
+                    # The last call of a shift may run past its end: the agent signs off after its wrap-up.
+                    closes = max(closes, wrapped)
+                    k += 1
+                self._move(rows, a, "offline", closes)
+        return rows
+
+    def close(self) -> list[Row]:
+        """The open stays: each human's stay under way at the end, and the AI agents' single one."""
+        tid = self.world.tenant.id
+        rows: list[Row] = []
+        for a, stay in self.current.items():
+            if stay is not None:
+                rows.append((tid, self.world.agents[a].id, stay[0], stay[1], None))
+        rows.extend((tid, self.world.agents[a].id, "available", self.world.calendar.start, None)
+                    for a in self.world.ais)
+        return rows
+
+    def _move(self, rows: list[Row], a: int, status: str, at: int) -> None:
+        """Agent `a` changes to `status` at `at`: the stay under way ends there (stays of no length vanish)."""
+        stay = self.current[a]
+        if stay is None:
+            return
+        current, since = stay
+        if at > self.world.calendar.horizon:
+            # Not yet: the stay under way is the open one.
+            rows.append((self.world.tenant.id, self.world.agents[a].id, current, since, None))
+            self.current[a] = None
+            return
+        if status == current:
+            return
+        if at <= since:
+            # The stay under way has no length: it never happened. The one before it may go on instead.
+            previous = rows[-1] if rows and rows[-1][1] == self.world.agents[a].id and rows[-1][4] == since else None
+            if previous is not None and previous[2] == status:
+                rows.pop()
+                self.current[a] = (status, previous[3])  # type: ignore[assignment]
             else:
-                _on_shift(rng, rows, tid, agent, start, end)
-            offline_since = end
-        rows.append((tid, agent.id, "offline", offline_since, None))
-        yield rows
-
-
-def _on_shift(rng: Random, rows: list[Row], tid: UUID, agent: Agent, start: int, end: int) -> None:
-    status, t = "available", start
-    while t < end:
-        low, high = STAY_MINUTES[status]
-        until = t + rng.randint(low, high) * MINUTE
-        if until > end - 2 * MINUTE:  # no sliver of a stay before the break
-            until = end
-        rows.append((tid, agent.id, status, t, until))
-        t = until
-        if status == "busy" and rng.random() < WRAP_UP_AFTER_BUSY:
-            status = "wrap_up"
-        else:
-            status = "available" if status != "available" else "busy"
+                self.current[a] = (status, since)
+            return
+        rows.append((self.world.tenant.id, self.world.agents[a].id, current, since, at))
+        self.current[a] = (status, at)
 
 
 def routine_tasks(world: World) -> list[Row]:
@@ -77,6 +104,8 @@ def routine_tasks(world: World) -> list[Row]:
         d = rng.randint(0, 13)
         while d < calendar.days:
             created = calendar.midnights[d] + 9 * HOUR + rng.randint(0, 480) * MINUTE
+            if created > calendar.horizon:
+                break
             due = created + 5 * DAY
             done = created + rng.randint(2, 108) * HOUR
             if done < calendar.horizon and rng.random() < 0.85:
@@ -105,7 +134,7 @@ def gamification(world: World, funnel: Funnel, floor: Floor) -> tuple[list[Row],
         if agent.ai:
             continue
         for d, start in enumerate(agent.shift_start):
-            if start >= 0 and start - world.calendar.midnights[d] < EARLY_BIRD:
+            if 0 <= start <= world.calendar.horizon and start - world.calendar.midnights[d] < EARLY_BIRD:
                 awards.append((start, agent.index, "early_bird"))
                 break
 
@@ -119,7 +148,7 @@ def gamification(world: World, funnel: Funnel, floor: Floor) -> tuple[list[Row],
     for converted_at, a in funnel.wins:
         points.append((converted_at, a, WIN_POINTS, "Lead converted"))
     for d, a, calls in floor.daily:
-        agent = agents[a]
-        # Credited when the shift closes (AI agents: at the end of the staffed day).
-        points.append((agent.shift_end[d], a, calls, "Calls handled"))
+        # Credited when the shift closes (AI agents: at the end of the staffed day), so not yet for today's.
+        if agents[a].shift_end[d] <= world.calendar.horizon:
+            points.append((agents[a].shift_end[d], a, calls, "Calls handled"))
     return badge_rows, points

@@ -41,6 +41,11 @@ TABLE_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
     "agent_status_intervals": ("tenant_id", "agent_id", "status", "started_at", "ended_at"),
     "agent_badges": ("tenant_id", "agent_id", "badge_id", "awarded_at"),
     "points_ledger": ("tenant_id", "id", "agent_id", "points", "reason", "awarded_at"),
+    # Generic `track` events as the ingestion path records them: the raw event and its id in the ledger.
+    "analytics_events": (
+        "tenant_id", "id", "occurred_at", "received_at", "event_type", "name", "category", "user_id", "payload",
+    ),
+    "analytics_event_ids": ("tenant_id", "id", "occurred_at", "payload_sha256", "received_at"),
 }
 
 # Identity columns the seeder fills itself (COPY accepts explicit values for GENERATED ALWAYS columns), so that

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import struct
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from random import Random
 from typing import Final
 from uuid import UUID
@@ -17,9 +17,11 @@ from uuid import UUID
 from asyncpg.pgproto.pgproto import UUID as WireUUID
 
 _PG_EPOCH_ORDINAL: Final = date(2000, 1, 1).toordinal()
+_PG_EPOCH: Final = datetime(2000, 1, 1, tzinfo=UTC)
 DAY: Final = 86_400
 HOUR: Final = 3_600
 MINUTE: Final = 60
+_SECOND: Final = timedelta(seconds=1)
 
 # The bits uuid.UUID(..., version=4) overwrites: the version nibble and the RFC 4122 variant.
 _V4_KEEP: Final = ~((0xF000 << 64) | (0xC000 << 48)) & ((1 << 128) - 1)
@@ -37,6 +39,11 @@ def uuid4(rng: Random) -> UUID:
 def day_number(day: date) -> int:
     """Days since 2000-01-01."""
     return day.toordinal() - _PG_EPOCH_ORDINAL
+
+
+def seconds_of(moment: datetime) -> int:
+    """Whole seconds since 2000-01-01 UTC (rounded down) of an aware datetime."""
+    return (moment - _PG_EPOCH) // _SECOND
 
 
 def encode_timestamp(seconds: int) -> tuple[int]:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from random import Random
 from statistics import NormalDist
 from typing import Final
@@ -14,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from gateway.seed import _catalog as catalog
 from gateway.seed._model import SeededTenant, SeedOptions
-from gateway.seed._values import DAY, HOUR, MINUTE, day_number, money, uuid4
+from gateway.seed._values import DAY, HOUR, MINUTE, day_number, money, seconds_of, uuid4
 
 Row = tuple[object, ...]
 
@@ -27,12 +28,32 @@ _EXP64: Final = tuple(-math.log(1 - (i + 0.5) / 64) for i in range(64))
 
 INBOUND_SHARE: Final = 0.68  # of the calls not booked for leads
 AI_SHARE: Final = 0.15  # of a tenant's agents
-AI_INBOUND_SHARE: Final = 0.3  # of inbound calls, when the tenant has AI agents
+AI_INBOUND_SHARE: Final = 0.2  # of inbound calls, when the tenant has AI agents (they also take the overflow)
 AI_OUTBOUND_SHARE: Final = 0.15
 TALK_MEDIAN: Final = 240  # seconds, an ordinary inbound call with an average human
+# Human talk, hold and wrap-up are stretched by this much: about seven minutes of handle time per inbound call.
+HANDLE_SCALE: Final = 1.25
 SHIFT: Final = 510 * MINUTE  # eight and a half hours, lunch included
-TARGET_OCCUPANCY: Final = 0.75
-MAX_HANDLE_SCALE: Final = 1.5
+QUARTER: Final = 15 * MINUTE
+# Mean seconds a human is tied up by an inbound call (talk, hold, wrap-up) and by an outbound attempt (mostly
+# unanswered dialling), as the skill tables below give them: what the roster plans the floor's workload with.
+AHT_INBOUND: Final = 440
+AHT_OUTBOUND: Final = 190
+# Square-root staffing: A erlangs of planned work get A + BETA·√A humans (the dialler then fills their idle time:
+# about three quarters occupied, most callers answered within a minute); a quarter hour with less work than
+# MIN_ERLANGS is left to the AI agents (the floor is closed).
+STAFFING_BETA: Final = 0.3
+MIN_ERLANGS: Final = 0.3
+# Shifts start between 6:00 and 13:30 local time, in quarter hours; lunch sits about halfway through.
+FIRST_START: Final = 24
+LAST_START: Final = 54
+LUNCH_QUARTERS: Final = (14, 18)
+SHIFTS_PER_WEEK: Final = 5
+LEADS_PER_CALL: Final = 0.04  # new leads per call on an average weekday
+CAMPAIGN_LEAD_SHARE: Final = 0.78
+# A campaign lead's chance to be won at a conversion multiplier of 1, and the spread of won deals' values.
+WIN_RATE: Final = 0.125
+DEAL_SIGMA: Final = 0.35
 
 
 def _tod_table(hours: tuple[float, ...]) -> tuple[int, ...]:
@@ -54,9 +75,6 @@ TOD_INBOUND_WEEKEND: Final = _tod_table(catalog.INBOUND_WEEKEND_HOURS)
 TOD_OUTBOUND: Final = _tod_table(catalog.OUTBOUND_HOURS)
 TOD_WEB: Final = _tod_table(catalog.WEB_HOURS)
 
-# Human shift starts (minutes after local midnight), weighted to follow the morning ramp of inbound volume.
-SHIFT_STARTS: Final = (420, 450, 480, 510, 540, 570, 600, 630, 660)
-SHIFT_START_WEIGHTS: Final = (2, 3, 4, 4, 3, 2, 2, 1, 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,11 +84,16 @@ class Calendar:
     first_day: date
     midnights: tuple[int, ...]  # local midnight of each day
     weekdays: tuple[int, ...]  # Monday = 0
+    # The end of the seeded world: the end of the last day, or the present if that comes first. Nothing starts
+    # after it, and whatever is under way then stays open (a call still on is not written: calls are written
+    # when they end).
+    horizon: int
 
     @classmethod
     def build(cls, options: SeedOptions, timezone: str) -> Calendar:
         zone = ZoneInfo(timezone)
-        last = options.end_date or datetime.now(ZoneInfo("UTC")).date()
+        now = options.now or datetime.now(UTC)
+        last = options.end_date or now.astimezone(zone).date()
         first = last - timedelta(days=options.days - 1)
         midnights, weekdays = [], []
         for i in range(options.days):
@@ -80,7 +103,7 @@ class Calendar:
             assert offset is not None
             midnights.append(day_number(day) * DAY - int(offset.total_seconds()))
             weekdays.append(day.weekday())
-        return cls(first, tuple(midnights), tuple(weekdays))
+        return cls(first, tuple(midnights), tuple(weekdays), min(midnights[-1] + DAY, seconds_of(now)))
 
     @property
     def days(self) -> int:
@@ -89,11 +112,6 @@ class Calendar:
     @property
     def start(self) -> int:
         return self.midnights[0]
-
-    @property
-    def horizon(self) -> int:
-        """The end of the last seeded day: nothing is generated after it, and whatever is under way then stays open."""
-        return self.midnights[-1] + DAY
 
     def day_of(self, t: int) -> int:
         return bisect.bisect_right(self.midnights, t) - 1
@@ -137,9 +155,10 @@ class Campaign:
     status: str
     first: int  # first active day index (may be before the seed)
     last: int  # last active day index (may be after the seed)
-    daily_cents: int
+    daily_cents: int  # mean spend per weekday
     conversion: float
     deal_cents: int  # median value of a won deal
+    reach: float  # relative share of the leads among the campaigns running on a day
 
     def active(self, d: int) -> bool:
         return self.status != "draft" and self.first <= d <= self.last
@@ -217,7 +236,6 @@ def build_world(options: SeedOptions, index: int) -> World:
 
     n_ai = round(options.agents * AI_SHARE) if options.agents > 1 else 0
     n_humans = options.agents - n_ai
-    handle_scale = _handle_scale(options, n_humans, n_ai)
     agents: list[Agent] = []
     for i in range(options.agents):
         ai = i >= n_humans
@@ -227,11 +245,10 @@ def build_world(options: SeedOptions, index: int) -> World:
             name, email = (f"{base} {suffix + 1} (AI)" if suffix else f"{base} (AI)"), None
         else:
             name, email = person()
-        agents.append(_agent(rng, i, uuid4(rng), name, email, i % n_teams, ai, handle_scale))
+        agents.append(_agent(rng, i, uuid4(rng), name, email, i % n_teams, ai, HANDLE_SCALE))
     humans = [a.index for a in agents if not a.ai]
     ais = [a.index for a in agents if a.ai]
-    for a in agents:
-        _plan_shifts(rng, a, calendar)
+    _roster(rng, agents, calendar, options, bool(ais))
 
     agent_rows: list[Row] = []
     agent_created: list[int] = []
@@ -270,7 +287,7 @@ def build_world(options: SeedOptions, index: int) -> World:
         [(tid, teams[t], managers[t], created_at + (t + 2) * DAY) for t in range(n_teams)],
     ))
 
-    campaigns, campaign_rows, spend_rows = _campaigns(rng, tid, calendar, [tenant.admin_user_id, *managers])
+    campaigns, campaign_rows, spend_rows = _campaigns(rng, tid, calendar, options, [tenant.admin_user_id, *managers])
     directory.append(("campaigns", campaign_rows))
     directory.append(("campaign_spend", spend_rows))
 
@@ -291,23 +308,6 @@ def build_world(options: SeedOptions, index: int) -> World:
         team_managers=managers, campaigns=campaigns, badges=badges, directory=directory,
         appointments=appointments,
     )
-
-
-def _handle_scale(options: SeedOptions, n_humans: int, n_ai: int) -> float:
-    """Stretches or shortens handle times so the humans are about TARGET_OCCUPANCY busy whatever the options.
-
-    Without it a small volume leaves agents idle and queues empty, and a large one makes every caller hang up.
-    """
-    if n_humans == 0:
-        return 1.0
-    ai_in = AI_INBOUND_SHARE if n_ai else 0.0
-    ai_out = AI_OUTBOUND_SHARE if n_ai else 0.0
-    inbound = options.calls_per_day * INBOUND_SHARE * (1 - ai_in)
-    outbound = options.calls_per_day * (1 - INBOUND_SHARE) * (1 - ai_out)
-    # Mean seconds an agent is tied up: talk, hold and wrap-up inbound; mostly unanswered dialling outbound.
-    load = inbound * (TALK_MEDIAN * 1.2 + 70) + outbound * 150
-    capacity = n_humans * 0.95 * (SHIFT - 45 * MINUTE) * TARGET_OCCUPANCY
-    return min(MAX_HANDLE_SCALE, capacity / load) if load else 1.0
 
 
 def _agent(rng: Random, index: int, agent_id: UUID, name: str, email: str | None, team: int, ai: bool,
@@ -336,47 +336,85 @@ def _agent(rng: Random, index: int, agent_id: UUID, name: str, email: str | None
                  transfer, conversion)
 
 
-def _plan_shifts(rng: Random, agent: Agent, calendar: Calendar) -> None:
+def _roster(rng: Random, agents: list[Agent], calendar: Calendar, options: SeedOptions, has_ai: bool) -> None:
+    """Shifts that staff each day's expected workload, quarter hour by quarter hour, as a planner would."""
+    # Each day, humans are given a shift one at a time where it covers most of the staffing still missing, those
+    # with the fewest shifts that week first, until another shift would mostly stand idle: an over-staffed floor
+    # gets days off rather than idle hours, and an under-staffed one everybody's five shifts a week.
     days = calendar.days
-    if agent.ai:
-        # Always on, but the presence log keeps them to the hours the floor is staffed.
-        agent.shift_start = [m + 6 * HOUR for m in calendar.midnights]
-        agent.shift_end = [m + 22 * HOUR for m in calendar.midnights]
+    for agent in agents:
+        agent.shift_start = [-1] * days
+        agent.shift_end = [-1] * days
         agent.lunch_start = [-1] * days
         agent.lunch_end = [-1] * days
-        return
-    usual = rng.choices(SHIFT_STARTS, SHIFT_START_WEIGHTS)[0]
-    saturday, sunday = rng.random() < 0.35, rng.random() < 0.2
+        if agent.ai:
+            # Always on, but the presence log keeps them to the hours the floor is staffed.
+            agent.shift_start = [m + 6 * HOUR for m in calendar.midnights]
+            agent.shift_end = [m + 22 * HOUR for m in calendar.midnights]
+    humans = [a for a in agents if not a.ai]
     # On-leave agents stopped ten days ago, inactive ones (they left) three weeks ago.
-    stop = {"on_leave": days - 10, "inactive": days - 21}.get(agent.status, days)
+    stop = {a.index: {"on_leave": days - 10, "inactive": days - 21}.get(a.status, days) for a in humans}
+    length = SHIFT // QUARTER
+    on_floor = [q for q in range(length) if not LUNCH_QUARTERS[0] <= q < LUNCH_QUARTERS[1]]
+    week_of = [(day_number(calendar.date_of(d)) + 5) // 7 for d in range(days)]  # weeks from Monday
+    worked: dict[tuple[int, int], int] = {}
     for d, midnight in enumerate(calendar.midnights):
-        weekday = calendar.weekdays[d]
-        works = d < stop and (
-            (weekday < 5 and rng.random() > 0.03)
-            or (weekday == 5 and saturday and rng.random() < 0.6)
-            or (weekday == 6 and sunday and rng.random() < 0.5)
-        )
-        if not works:
-            agent.shift_start.append(-1)
-            agent.shift_end.append(-1)
-            agent.lunch_start.append(-1)
-            agent.lunch_end.append(-1)
-            continue
-        start = midnight + (usual + (60 if weekday >= 5 else 0) + 5 * rng.randint(-3, 3)) * MINUTE
-        lunch = start + (210 + 5 * rng.randint(0, 12)) * MINUTE
-        agent.shift_start.append(start)
-        agent.shift_end.append(start + SHIFT)
-        agent.lunch_start.append(lunch)
-        agent.lunch_end.append(lunch + rng.choice((30, 45, 60)) * MINUTE)
+        need = _staffing(options, calendar, d, has_ai)
+        cover = [0] * 96
+        week = week_of[d]
+        order = sorted((a for a in humans if d < stop[a.index] and rng.random() > 0.03),
+                       key=lambda a: (worked.get((a.index, week), 0), rng.random()))
+        for agent in order:
+            if worked.get((agent.index, week), 0) >= SHIFTS_PER_WEEK:
+                continue
+            # What a shift starting at quarter q would cover of the staffing still missing, lunch left out.
+            total = list(itertools.accumulate((min(1.0, max(0.0, n - c)) for n, c in zip(need, cover, strict=True)),
+                                              initial=0.0))
+            best, gain = -1, 0.0
+            for q in range(FIRST_START, LAST_START + 1):
+                g = total[q + length] - total[q] - total[q + LUNCH_QUARTERS[1]] + total[q + LUNCH_QUARTERS[0]]
+                if g > gain:
+                    best, gain = q, g
+            # A shift less than a third useful would mostly stand idle: the others take the day off.
+            if best < 0 or gain < len(on_floor) / 3:
+                break
+            for i in on_floor:
+                cover[best + i] += 1
+            worked[(agent.index, week)] = worked.get((agent.index, week), 0) + 1
+            start = midnight + best * QUARTER + 5 * rng.randint(-2, 2) * MINUTE
+            lunch = start + (210 + 5 * rng.randint(0, 6)) * MINUTE
+            agent.shift_start[d] = start
+            agent.shift_end[d] = start + SHIFT
+            agent.lunch_start[d] = lunch
+            agent.lunch_end[d] = lunch + rng.choice((30, 45, 60)) * MINUTE
 
 
-def _campaigns(rng: Random, tid: UUID, calendar: Calendar,
+def _staffing(options: SeedOptions, calendar: Calendar, d: int, has_ai: bool) -> list[float]:
+    """Humans wanted on the floor in each local quarter hour of day `d`, from its expected calls."""
+    weekday = calendar.weekdays[d]
+    trend = 1 + 0.1 * (d / calendar.days - 0.5)  # as the floor's volumes grow
+    volume = options.calls_per_day * catalog.CALL_DAY_FACTORS[weekday] * trend
+    inbound = volume * INBOUND_SHARE * (1 - (AI_INBOUND_SHARE if has_ai else 0.0)) * AHT_INBOUND
+    outbound = volume * (1 - INBOUND_SHARE) * (1 - (AI_OUTBOUND_SHARE if has_ai else 0.0)) * AHT_OUTBOUND
+    hours_in = catalog.INBOUND_WEEKDAY_HOURS if weekday < 5 else catalog.INBOUND_WEEKEND_HOURS
+    total_in, total_out = sum(hours_in), sum(catalog.OUTBOUND_HOURS)
+    need = []
+    for q in range(96):
+        erlangs = (inbound * hours_in[q // 4] / total_in + outbound * catalog.OUTBOUND_HOURS[q // 4] / total_out) \
+            / 4 / QUARTER
+        need.append(erlangs + STAFFING_BETA * math.sqrt(erlangs) if erlangs >= MIN_ERLANGS else 0.0)
+    return need
+
+
+def _campaigns(rng: Random, tid: UUID, calendar: Calendar, options: SeedOptions,
                creators: list[UUID]) -> tuple[list[Campaign], list[Row], list[Row]]:
     days = calendar.days
     chosen = rng.sample(catalog.CAMPAIGNS, 6 + rng.randrange(5))
+    # The first evergreen campaign is the one that converts best: the house's reliable earner.
+    best = max(range(len(chosen)), key=lambda i: chosen[i][2])
+    chosen[0], chosen[best] = chosen[best], chosen[0]
     campaigns: list[Campaign] = []
-    rows: list[Row] = []
-    spend: list[Row] = []
+    plans: list[tuple[bool, float]] = []  # (has an end date, cost per lead in cents)
     for i, (name, channel, conversion) in enumerate(chosen):
         if i < 2:
             # Evergreen campaigns: open-ended, so every day has somewhere for leads to come from.
@@ -394,22 +432,53 @@ def _campaigns(rng: Random, tid: UUID, calendar: Calendar,
             status, last = "paused", max(first, days - rng.randint(5, 15))
         else:
             status = "active"
-        daily = rng.randint(150, 1500) * 100
-        budget = money(daily * (last - first + 1) if ends else daily * 90)
-        campaign = Campaign(i, uuid4(rng), name, channel, status, first, last, daily,
-                            conversion * rng.uniform(0.85, 1.15), rng.randint(800, 6000) * 100)
-        campaigns.append(campaign)
-        starts_on = calendar.date_of(first)
-        ends_on = calendar.date_of(last) if ends else None
+        # Each campaign buys its leads at its own price, for the return its marketer aims at: the first
+        # evergreen one pays off handsomely, the second loses money, the others land anywhere in between.
+        target_roi = 2.5 if i == 0 else -0.55 if i == 1 else rng.uniform(-0.6, 1.8)
+        reach = 3.0 if i == 0 else 2.0 if i == 1 else rng.uniform(0.6, 2.0)
+        conversion *= rng.uniform(0.85, 1.15)
+        deal = rng.randint(800, 6000) * 100
+        cost_per_lead = expected_lead_value(conversion, deal) / (1 + target_roi)
+        campaigns.append(Campaign(i, uuid4(rng), name, channel, status, first, last, 0, conversion, deal, reach))
+        plans.append((ends, cost_per_lead))
+
+    # Spend buys the leads a campaign is expected to bring in that day (its share of the day's campaign leads),
+    # posted once the day closes, at half past eleven local time; today's is not posted yet.
+    leads_per_day = options.calls_per_day * LEADS_PER_CALL * CAMPAIGN_LEAD_SHARE
+    spend: list[Row] = []
+    spent = [0] * len(campaigns)
+    spend_days = [0] * len(campaigns)
+    for d in range(days):
+        active = [c for c in campaigns if c.active(d)]
+        reach = sum(c.reach for c in active)
+        posted = calendar.midnights[d] + 23 * HOUR + 30 * MINUTE
+        for c in active:
+            expected = leads_per_day * catalog.LEAD_DAY_FACTORS[calendar.weekdays[d]] * c.reach / reach
+            cents = round(expected * plans[c.index][1] * rng.uniform(0.85, 1.15))
+            spent[c.index] += cents
+            spend_days[c.index] += 1
+            if posted <= calendar.horizon:
+                spend.append((tid, c.id, calendar.date_of(d), money(cents), posted, posted))
+
+    rows: list[Row] = []
+    typical_reach = sum(c.reach for c in campaigns) / 2
+    for c, (ends, cost_per_lead) in zip(campaigns, plans, strict=True):
+        c.daily_cents = (spent[c.index] // spend_days[c.index] if spend_days[c.index]
+                         else round(leads_per_day * cost_per_lead * c.reach / typical_reach))
+        budget = money(c.daily_cents * (c.last - c.first + 1) if ends else c.daily_cents * 90)
+        starts_on = calendar.date_of(c.first)
+        ends_on = calendar.date_of(c.last) if ends else None
         # Planned campaigns are drafted before the seed's horizon, not on their (future) start date.
-        created = min(calendar.start + (first - rng.randint(7, 21)) * DAY + 10 * HOUR, calendar.horizon - 2 * HOUR)
-        updated = min(calendar.horizon - HOUR, calendar.start + max(first, min(last, days - 1)) * DAY + 11 * HOUR)
-        rows.append((tid, campaign.id, name, channel, status, budget, starts_on, ends_on,
+        created = min(calendar.start + (c.first - rng.randint(7, 21)) * DAY + 10 * HOUR, calendar.horizon - 2 * HOUR)
+        updated = min(calendar.horizon - HOUR, calendar.start + max(c.first, min(c.last, days - 1)) * DAY + 11 * HOUR)
+        rows.append((tid, c.id, c.name, c.channel, c.status, budget, starts_on, ends_on,
                      rng.choice(creators), created, max(created, updated)))
-        for d in range(max(0, first), min(days - 1, last) + 1):
-            weekend = calendar.weekdays[d] >= 5
-            cents = round(daily * (0.6 if weekend else 1.0) * rng.uniform(0.75, 1.2))
-            # Spend is posted once the day closes, at half past eleven local time.
-            posted = calendar.midnights[d] + 23 * HOUR + 30 * MINUTE
-            spend.append((tid, campaign.id, calendar.date_of(d), money(cents), posted, posted))
     return campaigns, rows, spend
+
+
+def expected_lead_value(conversion: float, deal_cents: int) -> float:
+    """Revenue a campaign lead brings on average, in cents: its chance to be won times the deal it books."""
+    # Three stages to pass after the contact, each likelier with the campaign's conversion multiplier (see the
+    # funnel's ADVANCES, capped): WIN_RATE and the power are fitted to seeded worlds. Won deals vary log-normally
+    # around the campaign's median deal: their mean is exp(σ²/2) times it.
+    return WIN_RATE * math.pow(conversion, 2.5) * deal_cents * math.exp(DEAL_SIGMA ** 2 / 2)

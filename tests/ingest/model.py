@@ -50,6 +50,8 @@ class TenantModel:
         default_factory=lambda: defaultdict(list))
     statuses: dict[UUID, list[tuple[datetime, str]]] = field(default_factory=lambda: defaultdict(list))
     tasks: dict[UUID, tuple[datetime, UUID]] = field(default_factory=dict)
+    # The newest directory entry per agent: (occurred_at, kind). Occupancy counts human agents' handle time.
+    kinds: dict[UUID, tuple[datetime, str]] = field(default_factory=dict)
 
     def local_day(self, moment: datetime) -> date:
         return moment.astimezone(ZoneInfo(self.timezone)).date()
@@ -63,7 +65,11 @@ class TenantModel:
         """One accepted event (or direct SQL row, in event form)."""
         kind, d, at = event["type"], event["data"], ts(event["occurred_at"])
         uid = lambda key: UUID(d[key]) if d.get(key) else None  # noqa: E731
-        if kind == "lead.created":
+        if kind == "agent.upserted":
+            agent = UUID(d["id"])
+            if agent not in self.kinds or self.kinds[agent][0] <= at:
+                self.kinds[agent] = (at, d["kind"])
+        elif kind == "lead.created":
             lead = UUID(d["lead_id"])
             self.lead_campaign[lead] = uid("campaign_id")
             self.lead_value[lead] = Decimal(str(d.get("value") or 0))
@@ -106,6 +112,8 @@ class TenantModel:
             agent, campaign = (UUID(d[k]) if d.get(k) else None for k in ("agent_id", "campaign_id"))
             rating = self.ratings.get(call, (None, None))[1]
             wait = int((answered - started).total_seconds()) if inbound and answered else 0
+            handle = (d.get("talk_seconds") or 0) + (d.get("hold_seconds") or 0) + (d.get("wrap_up_seconds") or 0)
+            human = agent is not None and agent in self.kinds and self.kinds[agent][1] == "human"
             self.add(started, None, agent, campaign, calls_total=1, calls_inbound=int(inbound),
                      calls_outbound=int(not inbound), calls_handled=int(answered is not None and agent is not None),
                      inbound_answered=int(inbound and answered is not None),
@@ -117,7 +125,7 @@ class TenantModel:
                                                  and agent is not None),
                      csat_count=int(rating is not None), csat_sum=rating or 0,
                      csat_positive=int(rating is not None and rating >= 4),
-                     call_cost=Decimal(str(d.get("cost") or 0)))
+                     call_cost=Decimal(str(d.get("cost") or 0)), tracked_handle_seconds=handle if human else 0)
         for at, agent in self.tasks.values():
             self.add(at, None, agent, None, tasks_completed=1)
         for agent, changes in self.statuses.items():

@@ -34,7 +34,7 @@ COUNTERS = ["calls_total", "calls_inbound", "calls_outbound", "calls_handled", "
             "inbound_answered_within_sl", "inbound_abandoned", "answer_wait_seconds", "talk_seconds", "hold_seconds",
             "wrap_up_seconds", "transfers", "first_contact_resolved", "csat_count", "csat_sum", "csat_positive",
             "call_cost", "leads_generated", "leads_contacted", "leads_converted", "revenue", "tasks_completed",
-            "available_seconds", "busy_seconds", "wrap_up_state_seconds", "points", "spend"]
+            "available_seconds", "busy_seconds", "wrap_up_state_seconds", "points", "spend", "tracked_handle_seconds"]
 KEYS = {"daily_reports": ["day"], "agent_metrics": ["agent_id", "day"], "campaign_metrics": ["campaign_id", "day"],
         "metrics_15m": ["bucket", "agent_id", "campaign_id"], "conversion_funnels": ["campaign_id", "stage", "day"]}
 FUNNEL = ["entered", "exited", "advanced", "lost", "time_in_stage_seconds_sum"]
@@ -59,7 +59,9 @@ def tenant_stream(draw: st.DrawFn, zone: str) -> dict[str, Any]:
     agents = [uuid.uuid4() for _ in range(3)]
     campaigns = [uuid.uuid4() for _ in range(2)]
     leads = [uuid.uuid4() for _ in range(4)]
-    directory = [ev("agent.upserted", ANCHORS[0], id=a, name=f"agent {i}", kind="human") for i, a in enumerate(agents)]
+    # Occupancy counts human agents' handle time only: some agents are AI.
+    directory = [ev("agent.upserted", ANCHORS[0], id=a, name=f"agent {i}", kind=draw(st.sampled_from(["human", "ai"])))
+                 for i, a in enumerate(agents)]
     directory += [ev("campaign.upserted", ANCHORS[0], id=c, name=f"campaign {i}") for i, c in enumerate(campaigns)]
     used: set[tuple[Any, datetime]] = set()
 

@@ -5,13 +5,15 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Final
 
 import asyncpg
+import orjson
 import pytest
 
+from gateway.ingest.events import Event, parse_event
 from gateway.seed import SeedOptions, SeedReport, seed_database
 from gateway.seed._values import numeric, uuid4
 from tests.conftest import TestDatabase
@@ -41,6 +43,8 @@ PRIMARY_KEYS: Final = {
     "agent_status_intervals": "tenant_id, agent_id, started_at",
     "agent_badges": "tenant_id, agent_id, badge_id, awarded_at",
     "points_ledger": "tenant_id, id",
+    "analytics_events": "tenant_id, occurred_at, id",
+    "analytics_event_ids": "tenant_id, id",
 }
 # Table names and keys come from the constant above, never from input: no injection.
 DUMP: Final = {
@@ -204,6 +208,46 @@ ACT_AS_ROLE_UNDER_RLS: Final = (
     "GRANT UPDATE ON ALL SEQUENCES IN SCHEMA public TO callpulse_app",
     "SET ROLE callpulse_app",
 )
+
+
+# Every seeded moment; a seed never goes past its `now`.
+MOMENTS: Final = (
+    ("tenants", "created_at"), ("tenants", "updated_at"), ("teams", "created_at"), ("agents", "created_at"),
+    ("users", "created_at"), ("campaigns", "created_at"), ("campaigns", "updated_at"),
+    ("campaign_spend", "created_at"), ("badges", "created_at"), ("leads", "created_at"), ("leads", "updated_at"),
+    ("leads", "converted_at"), ("leads", "score_updated_at"), ("lead_stage_history", "entered_at"),
+    ("lead_stage_history", "exited_at"), ("calls", "started_at"), ("calls", "answered_at"), ("calls", "ended_at"),
+    ("calls", "created_at"), ("calls", "csat_submitted_at"), ("tasks", "created_at"), ("tasks", "updated_at"),
+    ("tasks", "completed_at"), ("agent_status_intervals", "started_at"), ("agent_status_intervals", "ended_at"),
+    ("agent_badges", "awarded_at"), ("points_ledger", "awarded_at"), ("analytics_events", "occurred_at"),
+    ("analytics_events", "received_at"), ("analytics_event_ids", "occurred_at"),
+    ("analytics_event_ids", "received_at"),
+)
+# Table and column names come from the constant above: no injection.
+LATEST: Final = {(t, c): f"SELECT max({c}) FROM {t}" for t, c in MOMENTS}  # noqa: S608
+LOCAL_DAYS_OF_CALLS: Final = """
+SELECT t.name, min((c.started_at AT TIME ZONE t.timezone)::date) AS first,
+       max((c.started_at AT TIME ZONE t.timezone)::date) AS last,
+       max(c.ended_at) AS last_ended,
+       count(*) FILTER (WHERE (c.started_at AT TIME ZONE t.timezone)::date = $1) AS on_the_last_day,
+       max(c.ended_at) < (($1 + 1)::timestamp AT TIME ZONE min(t.timezone)) AS within_the_last_day
+FROM calls c JOIN tenants t ON t.id = c.tenant_id
+GROUP BY t.name ORDER BY t.name
+"""
+TRACK_RECORDS: Final = """
+SELECT e.payload::text AS payload, e.name, e.category, e.user_id, i.payload_sha256,
+       u.id IS NOT NULL AS known_user
+FROM analytics_events e
+JOIN analytics_event_ids i ON i.tenant_id = e.tenant_id AND i.id = e.id AND i.occurred_at = e.occurred_at
+LEFT JOIN users u ON u.tenant_id = e.tenant_id AND u.id = e.user_id
+WHERE e.event_type = 'track'
+ORDER BY e.occurred_at, e.id
+LIMIT 500
+"""
+TRACK_CATEGORIES: Final = "SELECT DISTINCT category FROM analytics_events ORDER BY category"
+# Mid-afternoon in Berlin, half past ten in New York, eight in the evening in Kolkata.
+PRESENT: Final = datetime(2025, 3, 31, 14, 30, tzinfo=UTC)
+TODAY: Final = SeedOptions(tenants=3, days=3, agents=8, calls_per_day=200, seed=42, now=PRESENT)
 
 
 @asynccontextmanager
@@ -373,6 +417,49 @@ async def test_numeric_values_are_encoded_as_postgresql_sends_them(database_fact
             assert numeric(units, scale) == await conn.fetchval(NUMERIC_SEND, text), text
 
 
+async def test_a_seed_of_today_ends_at_its_now_and_fills_the_day_up_to_it(
+        database_factory: DatabaseFactory) -> None:
+    # given a seed whose last day is today, in each tenant's zone
+    first, _ = await seeded(database_factory, TODAY)
+    again, _ = await seeded(database_factory, TODAY)
+    async with connected(first) as conn:
+        latest = {key: await conn.fetchval(sql) for key, sql in LATEST.items()}
+        days = await conn.fetch(LOCAL_DAYS_OF_CALLS, PRESENT.date())
+    # then nothing comes after now, today is seeded up to it, and the same `now` gives the same rows
+    assert {key: at for key, at in latest.items() if at is not None and at > PRESENT} == {}
+    assert [(r["name"], r["first"], r["last"]) for r in days] == [
+        (name, PRESENT.date() - timedelta(days=2), PRESENT.date())
+        for name in ("Acme Support", "Globex Sales", "Initech Care")]
+    assert all(r["on_the_last_day"] > 10 and r["last_ended"] > PRESENT - timedelta(hours=1) for r in days), days
+    assert await dump(again) == await dump(first)
+
+
+async def test_an_explicit_end_date_in_the_past_ends_with_that_day(database_factory: DatabaseFactory) -> None:
+    database, _ = await seeded(database_factory, SMALL)
+    async with connected(database) as conn:
+        days = await conn.fetch(LOCAL_DAYS_OF_CALLS, END)
+    assert [(r["first"], r["last"], r["within_the_last_day"]) for r in days] == [
+        (END - timedelta(days=2), END, True)] * 2
+
+
+async def test_track_events_are_recorded_as_the_ingestion_path_records_them(
+        database_factory: DatabaseFactory) -> None:
+    database, _ = await seeded(database_factory, SMALL)
+    async with connected(database) as conn:
+        records = await conn.fetch(TRACK_RECORDS)
+        categories = [r["category"] for r in await conn.fetch(TRACK_CATEGORIES)]
+    assert len(records) > 50
+    assert categories == ["action", "conversion", "page_view"]
+    for r in records:
+        event = parse_event(0, orjson.loads(r["payload"]))
+        assert isinstance(event, Event)
+        # a resent seeded event would be a duplicate, not a conflict
+        assert event.sha256 == r["payload_sha256"]
+        assert (event.data["name"], event.data["category"], uuid.UUID(event.data["user_id"])) == (
+            r["name"], r["category"], r["user_id"])
+        assert r["known_user"]
+
+
 def test_ids_are_version_4_uuids_drawn_from_the_generator() -> None:
     for seed in range(20):
         assert uuid4(random.Random(seed)) == uuid.UUID(int=random.Random(seed).getrandbits(128), version=4)
@@ -380,8 +467,9 @@ def test_ids_are_version_4_uuids_drawn_from_the_generator() -> None:
 
 @pytest.mark.parametrize("bad", [
     {"tenants": 0}, {"days": 0}, {"agents": 0}, {"agents": 70_000}, {"calls_per_day": -1},
+    {"now": datetime(2025, 3, 31, 12)},
 ])
-def test_options_out_of_range_are_refused(bad: dict[str, int]) -> None:
+def test_options_out_of_range_are_refused(bad: dict[str, object]) -> None:
     with pytest.raises(ValueError, match=next(iter(bad))):
         SeedOptions(**bad)  # type: ignore[arg-type]
 
