@@ -3,15 +3,24 @@
 - a ClientError raised by a resolver keeps its message, with its code and extensions;
 - an error outside field execution (syntax, validation, variable coercion) is the client's: BAD_USER_INPUT;
 - anything else is ours: the client sees INTERNAL and the request id, the log gets the traceback.
+
+This holds on every path: results returned at the end of an operation (HTTP), each result of a stream
+(websockets) before it is sent, and errors raised out of the operation (Strawberry's parser cache raises
+syntax errors instead of returning them).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from typing import Final
 
+from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql import GraphQLError
+from strawberry.exceptions import MissingQueryError
 from strawberry.extensions import SchemaExtension
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.types import ExecutionResult, StreamExecutionResult
 
 from gateway.errors import ClientError, ErrorCode
 from gateway.logs import request_id_var
@@ -55,10 +64,30 @@ def with_code(error: GraphQLError) -> GraphQLError:
                         path=error.path, original_error=None, extensions=extensions)
 
 
+def _code_errors(result: object) -> None:
+    if isinstance(result, ExecutionResult | GraphQLExecutionResult) and result.errors:
+        result.errors = [with_code(e) for e in result.errors]
+
+
+# Raised out of the operation for the view to answer with an HTTP status (400, 405); not errors of a result.
+_REQUEST_ERRORS: Final = (MissingQueryError, CannotGetOperationTypeError, InvalidOperationTypeError)
+
+
 class ErrorCodeExtension(SchemaExtension):
     def on_operation(self) -> Iterator[None]:
+        try:
+            yield
+        except _REQUEST_ERRORS:
+            raise
+        except GraphQLError as e:
+            raise with_code(e) from None
+        except Exception as e:
+            # Strawberry would show str(e) to the client: anything else raised out of the operation is ours.
+            log.error("unexpected error in operation", exc_info=e)
+            raise masked_internal_error() from None
+        _code_errors(self.execution_context.result)
+
+    def on_stream_result(self, result: StreamExecutionResult) -> Iterator[None]:
+        # A stream's results are sent while the operation still runs, before on_operation ends.
+        _code_errors(result)
         yield
-        result = self.execution_context.result
-        errors = getattr(result, "errors", None)
-        if result is not None and errors:
-            result.errors = [with_code(e) for e in errors]

@@ -1,25 +1,42 @@
-"""The /graphql endpoint: token check before anything runs, then Strawberry with our Context."""
+"""The /graphql endpoint: token check before anything runs, then Strawberry with our Context.
+
+Strawberry's refusals of a request (unparseable body, no query, a mutation over GET, …) are answered as
+GraphQL-shaped JSON with a code, keeping their HTTP status; websockets are gateway/websocket.py.
+"""
 
 from __future__ import annotations
 
+import json
+import time
+from collections.abc import Sequence
+from datetime import timedelta
 from importlib.resources import files
-from typing import Any
+from typing import Any, Final
 
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.exceptions import ConnectionRejectionError
+from strawberry.exceptions import ConnectionRejectionError, MissingQueryError
+from strawberry.http import GraphQLRequestData
 from strawberry.schema import BaseSchema
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
 
 from gateway.auth import TokenVerifier, bearer_token
 from gateway.context import Context
 from gateway.errors import ErrorCode, Unauthenticated
 from gateway.logs import request_id_var
-from gateway.responses import unauthenticated_response
+from gateway.responses import error_response, unauthenticated_response
+from gateway.websocket import LegacyWSHandler, TransportWSHandler, WebSocketAdapter
 
 PRINCIPAL_KEY = "callpulse.principal"
+# Subscriptions are served over websockets: Strawberry would run one over plain HTTP as a query, and fail.
+HTTP_OPERATIONS: Final = {"GET": frozenset({OperationType.QUERY}),
+                          "POST": frozenset({OperationType.QUERY, OperationType.MUTATION})}
 
 
 def _wants_ide(request: Request) -> bool:
@@ -27,12 +44,34 @@ def _wants_ide(request: Request) -> bool:
     return request.method == "GET" and "query" not in request.query_params and "text/html" in accept
 
 
+
+def refusal_response(error: HTTPException) -> Response:
+    """A request refused before it ran, as GraphQL-shaped JSON with its HTTP status."""
+    code = ErrorCode.NOT_FOUND if error.status_code == 404 else ErrorCode.BAD_USER_INPUT
+    # 405 only ever means a mutation over GET (the route admits GET and POST only).
+    headers = {"Allow": "POST"} if error.status_code == 405 else None
+    return error_response(error.status_code, code, error.reason, headers=headers)
+
+
+def unauthenticated_payload(error: Unauthenticated) -> dict[str, object]:
+    """What a refused websocket is told (graphql-ws's connection_error), shaped like an HTTP 401's error."""
+    return {"message": error.message, "extensions": {"code": ErrorCode.UNAUTHENTICATED.value,
+                                                      "reason": error.reason, "requestId": request_id_var.get()}}
+
+
 class GraphQLView(GraphQL[Context, None]):
     """Strawberry's ASGI view, with authentication on HTTP and at websocket connection_init."""
 
-    def __init__(self, schema: BaseSchema, *, verifier_key: str, graphiql: bool) -> None:
+    graphql_transport_ws_handler_class = TransportWSHandler
+    graphql_ws_handler_class = LegacyWSHandler
+    websocket_adapter_class = WebSocketAdapter
+
+    def __init__(self, schema: BaseSchema, *, verifier_key: str, graphiql: bool,
+                 allowed_origins: Sequence[str] = (), ws_init_timeout_seconds: float = 10.0) -> None:
+        # allowed_origins: Strawberry's own websocket Origin check, behind (and agreeing with) gateway/cors.py.
         super().__init__(schema, graphql_ide="graphiql" if graphiql else None, keep_alive=True,
-                         keep_alive_interval=15)
+                         keep_alive_interval=15, allowed_origins=allowed_origins,
+                         connection_init_wait_timeout=timedelta(seconds=ws_init_timeout_seconds))
         self._verifier_key = verifier_key
         self._graphiql = graphiql
         self._ide_html = files("gateway").joinpath("static/graphiql.html").read_text()
@@ -51,18 +90,63 @@ class GraphQLView(GraphQL[Context, None]):
                 except Unauthenticated as e:
                     await unauthenticated_response(e)(scope, receive, send)
                     return
+            try:
+                response = await self.run(request)
+            except HTTPException as e:
+                response = refusal_response(e)
+            await response(scope, receive, send)
+            return
         await super().__call__(scope, receive, send)
+
+    async def execute_single(self, request: Request, request_adapter: AsyncHTTPRequestAdapter, sub_response: Response,
+                             context: Context, root_value: None, request_data: GraphQLRequestData) -> ExecutionResult:
+        """Strawberry's, with subscriptions refused over HTTP and a mutation over GET answered 405."""
+        method = request_adapter.method
+        try:
+            return await self.schema.execute(
+                request_data.query, root_value=root_value, variable_values=request_data.variables,
+                context_value=context, operation_name=request_data.operation_name,
+                allowed_operation_types=HTTP_OPERATIONS[method], operation_extensions=request_data.extensions)
+        except CannotGetOperationTypeError as e:
+            raise HTTPException(400, e.as_http_error_reason()) from e
+        except InvalidOperationTypeError as e:
+            if e.operation_type is OperationType.SUBSCRIPTION:
+                raise HTTPException(400, "subscriptions are served over websockets on this path") from e
+            # GraphQL over HTTP: a mutation over GET is 405 Method Not Allowed (Strawberry says 400).
+            raise HTTPException(405, e.as_http_error_reason(method)) from e
+        except MissingQueryError as e:
+            raise HTTPException(400, "No GraphQL query found in the request") from e
+
+    def decode_json(self, data: str | bytes) -> object:
+        try:
+            return json.loads(data)
+        except RecursionError:
+            # Nested deeper than the parser goes: as unparseable as any other broken JSON (HTTP 400, ws 4400).
+            raise json.JSONDecodeError("nested too deeply", "", 0) from None
+
+    def parse_json(self, data: str | bytes) -> Any:
+        # A body (or variables) of JSON null means nothing was sent; other scalars are refused here, since
+        # Strawberry reads fields off whatever the body decodes to (a 500 for `1` or `"x"`).
+        value = super().parse_json(data)
+        if value is None:
+            return {}
+        if not isinstance(value, dict | list):
+            raise HTTPException(400, "Expected a JSON object")
+        return value
 
     async def render_graphql_ide(self, request: Request) -> Response:
         return HTMLResponse(self._ide_html)
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
+        settings = request.app.state.settings
         return Context(
             pool=request.app.state.db.app,
             request_id=request_id_var.get(),
             principal=request.scope.get(PRINCIPAL_KEY),
             request=request,
             response=response,
+            executor=settings.executor,
+            shadow=settings.executor_shadow,
         )
 
     async def on_ws_connect(self, context: Context) -> dict[str, object] | None:
@@ -70,8 +154,12 @@ class GraphQLView(GraphQL[Context, None]):
         raw = params.get("Authorization") or params.get("authorization")
         try:
             token = bearer_token(raw if isinstance(raw, str) else None)
-            context.principal = await self._verifier(context.request).verify(token)
+            principal = await self._verifier(context.request).verify(token)
+            # The leeway accepts a just-expired token for one request; a socket would be closed at once.
+            if principal.expires_at is not None and principal.expires_at <= time.time():
+                raise Unauthenticated("the token has expired", reason="expired_token")
         except Unauthenticated as e:
-            # graphql-transport-ws closes the socket with 4403; the payload is not sent, so log nothing more.
-            raise ConnectionRejectionError({"code": ErrorCode.UNAUTHENTICATED.value, "reason": e.reason}) from e
+            # The socket is closed with 4403 (graphql-ws sends this payload first as connection_error).
+            raise ConnectionRejectionError(unauthenticated_payload(e)) from e
+        context.principal = principal
         return None

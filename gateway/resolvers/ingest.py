@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from strawberry import UNSET
+
 from gateway.auth import Role
 from gateway.context import Context
 from gateway.errors import BadUserInput
@@ -18,7 +20,9 @@ async def track_events(context: Context, events: list[EventInput]) -> IngestRepo
     if len(events) > MAX_EVENTS:
         raise BadUserInput(f"at most {MAX_EVENTS} events per trackEvents call; use POST /api/v1/events",
                            argument="events")
-    raw = [{"id": str(e.id), "type": e.type, "occurred_at": e.occurred_at, "data": e.data} for e in events]
+    raw: list[dict[str, object]] = [
+        {"id": str(e.id), "type": e.type, "occurred_at": e.occurred_at, "data": {} if e.data is UNSET else e.data}
+        for e in events]
     # The same retry as POST /api/v1/events, under a savepoint of the operation's transaction.
     result = await ingest_with_retries(context.db, raw)
     return IngestReport(

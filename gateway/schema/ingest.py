@@ -17,7 +17,10 @@ class EventInput:
     id: strawberry.ID = strawberry.field(description="Client-chosen UUID; resending it is harmless.")
     type: str = strawberry.field(description="Event type, e.g. `call.ended` or `track`.")
     occurred_at: str = strawberry.field(description="RFC 3339 timestamp with an offset.")
-    data: JSON = strawberry.field(description="The type's fields.", default_factory=dict)
+    # Optional without a default value: `{}` as a default cannot be printed as a GraphQL literal, which broke
+    # standard introspection. Omitted (UNSET) means `{}`; an explicit null is refused as over HTTP.
+    data: JSON | None = strawberry.field(description="The type's fields (an object); omitted means `{}`.",
+                                         default=strawberry.UNSET)
 
 
 @strawberry.type(description="Why one event of the batch was not stored.")
