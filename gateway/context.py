@@ -7,6 +7,7 @@ context variable that `Context.db` and `Context.loaders` read.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextvars import ContextVar
@@ -46,6 +47,9 @@ class Context:
     response: Any = None
     # Set by strawberry from the websocket's connection_init payload.
     connection_params: dict[str, object] = field(default_factory=dict)
+    # Which executor answers operations (CALLPULSE_EXECUTOR), and whether graphql-core shadows it (tests).
+    executor: str = "planned"
+    shadow: bool = False
 
     def require(self, *roles: Role) -> Principal:
         """The principal, if it holds one of `roles` (any role when none are given); else an error."""
@@ -73,6 +77,20 @@ class Context:
         if scope is None:
             raise RuntimeError("database access outside of a GraphQL operation")
         return scope
+
+
+@contextlib.asynccontextmanager
+async def fresh_loaders() -> AsyncIterator[TenantSession | None]:
+    """The operation's session with a new set of loaders for a while (the shadow executor's reference run)."""
+    scope = _scope.get()
+    if scope is None:
+        yield None
+        return
+    token = _scope.set(OperationScope(db=scope.db, loaders=Loaders.for_session(scope.db)))
+    try:
+        yield scope.db
+    finally:
+        _scope.reset(token)
 
 
 class OperationScopeExtension(SchemaExtension):

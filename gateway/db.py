@@ -22,6 +22,7 @@ import signal
 import threading
 import warnings
 from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -276,6 +277,9 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
 
 QueryLogger = Callable[[LoggedQuery], None]
 
+# Set while statements run that are not the operation's own (the test suite's shadow executor): loggers skip them.
+quiet_statements: ContextVar[bool] = ContextVar("callpulse_quiet_statements", default=False)
+
 
 async def create_pool(dsn: str, *, min_size: int, max_size: int, query_logger: QueryLogger | None = None
                       ) -> asyncpg.Pool:
@@ -283,7 +287,13 @@ async def create_pool(dsn: str, *, min_size: int, max_size: int, query_logger: Q
     async def init(conn: asyncpg.Connection) -> None:
         await _init_connection(conn)
         if query_logger is not None:
-            conn.add_query_logger(query_logger)
+            logger = query_logger
+
+            def log_statement(record: LoggedQuery) -> None:
+                if not quiet_statements.get():
+                    logger(record)
+
+            conn.add_query_logger(log_statement)
 
     # JIT compilation costs tens of milliseconds and pays off only for long analytical scans; the request path
     # runs short indexed reads and rollup upserts, where it only adds latency.

@@ -61,6 +61,15 @@ class LiveGateway:
                           ttl_seconds=ttl_seconds)
 
 
+@pytest.fixture(autouse=True)
+def _no_shadow_mismatch(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Fails any test during which the planned engine and graphql-core answered an operation differently."""
+    yield
+    mismatches = [r.getMessage() for r in caplog.records if r.name == "gateway.engine.extension"
+                  and r.levelname == "ERROR"]
+    assert not mismatches, "shadow executor mismatch:\n" + "\n".join(mismatches)
+
+
 @pytest.fixture(scope="session")
 def pg_server_dsn() -> Iterator[str]:
     """A superuser DSN to the test server (its `postgres` database)."""
@@ -168,6 +177,8 @@ def settings_for(database: TestDatabase, **env: str) -> Settings:
         "CALLPULSE_JWT_SECRET": TEST_JWT_SECRET,
         "CALLPULSE_DB_POOL_MIN": "1",
         "CALLPULSE_DB_POOL_MAX": "4",
+        # Every operation a test sends also runs through graphql-core; any difference fails the test.
+        "CALLPULSE_EXECUTOR_SHADOW": "true",
         **env,
     })
 

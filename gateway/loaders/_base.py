@@ -25,3 +25,9 @@ class TenantLoader(DataLoader[K, V]):
     def __init__(self, db: TenantSession) -> None:
         super().__init__()
         self.db = db
+
+    async def load_all(self, keys: Sequence[K | None]) -> list[V | None]:
+        """The values of `keys` in order, None for a None key: one future per distinct key, one batch."""
+        distinct = list(dict.fromkeys(k for k in keys if k is not None))
+        found = dict(zip(distinct, await self.load_many(distinct), strict=True)) if distinct else {}
+        return [found[k] if k is not None else None for k in keys]

@@ -10,6 +10,8 @@ from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.types import ExecutionContext
 
 from gateway.context import Context, OperationScopeExtension
+from gateway.engine.extension import PlannedExecution
+from gateway.engine.plan import PlanCache
 from gateway.graphql_errors import ErrorCodeExtension
 from gateway.limits import QuerySizeLimit
 from gateway.loaders.call import CallOrder
@@ -186,6 +188,11 @@ class Mutation:
 
 
 class CallPulseSchema(strawberry.Schema):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Operation plans of the planned executor (gateway/engine), compiled once per document.
+        self.plan_cache = PlanCache()
+
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
         # ErrorCodeExtension logs what is unexpected, with the request id; client errors are not log-worthy.
         return None
@@ -199,7 +206,7 @@ def build_schema(**kwargs: Any) -> strawberry.Schema:
         # The caches skip parsing and validating a document seen before (dashboards repeat theirs).
         extensions=[ErrorCodeExtension, lambda: ParserCache(maxsize=256),
                     lambda: ValidationCache(maxsize=256), QuerySizeLimit,
-                    OperationScopeExtension],
+                    OperationScopeExtension, PlannedExecution],
         # Types reachable only through `node(id:)` must still be in the schema.
         types=[Agent, Team, Campaign, Lead, Call, Task, Tenant, *METRICS_TYPES],
         # Lists of plain scalars (series values) are coerced in one pass: see _execution.py.

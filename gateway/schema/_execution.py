@@ -9,26 +9,17 @@ non-null items, a value the scalar refuses, a @stream) goes the ordinary way, so
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from decimal import Decimal
-from math import isfinite
-from typing import Any, Final
+from typing import Any
 
 from graphql import (
-    GraphQLEnumType,
-    GraphQLFloat,
     GraphQLList,
-    GraphQLNonNull,
     GraphQLOutputType,
     GraphQLResolveInfo,
-    GraphQLScalarType,
-    Undefined,
 )
 from graphql.pyutils import AwaitableOrValue, Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-# Values that can be neither awaitable nor an exception, so they need no per-item check.
-_PLAIN: Final = frozenset({float, int, str, bool, datetime, date, Decimal})
+from gateway.engine.leaves import plain_leaf_list
 
 
 class ScalarListExecutionContext(StrawberryGraphQLCoreExecutionContext):
@@ -41,41 +32,7 @@ class ScalarListExecutionContext(StrawberryGraphQLCoreExecutionContext):
         result: Any,
         position_context: Any,
     ) -> AwaitableOrValue[list[Any]]:
-        completed = _plain_leaf_list(return_type.of_type, result)
+        completed = plain_leaf_list(return_type.of_type, result)
         if completed is not None and self.get_stream_usage(field_details_list, path) is None:
             return completed
         return super().complete_list_value(return_type, field_details_list, info, path, result, position_context)
-
-
-def _plain_leaf_list(item_type: GraphQLOutputType, items: Any) -> list[Any] | None:
-    """The coerced items, or None when the list needs graphql-core's per-item completion."""
-    if type(items) is not list:
-        return None
-    non_null = isinstance(item_type, GraphQLNonNull)
-    leaf = item_type.of_type if isinstance(item_type, GraphQLNonNull) else item_type
-    if not isinstance(leaf, GraphQLScalarType | GraphQLEnumType):
-        return None
-    coerce = leaf.coerce_output_value
-    completed: list[Any] = []
-    append = completed.append
-    floats = leaf is GraphQLFloat
-    try:
-        for item in items:
-            if item is None:
-                if non_null:
-                    return None
-                append(None)
-            elif floats and type(item) is float and isfinite(item):
-                # What GraphQLFloat's coercion returns for a finite float: the float itself.
-                append(item)
-            elif type(item) in _PLAIN:
-                value = coerce(item)
-                if value is None or value is Undefined:
-                    return None
-                append(value)
-            else:
-                return None
-    except Exception:
-        # The ordinary path raises the same error again, located at the item.
-        return None
-    return completed

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Annotated
 from uuid import UUID
@@ -10,6 +11,7 @@ from uuid import UUID
 import strawberry
 
 from gateway.context import Context
+from gateway.engine.batch import batched
 from gateway.ids import encode_id
 from gateway.loaders.agent import AgentRow
 from gateway.metrics import Scope
@@ -85,6 +87,7 @@ class Agent(Node, Measurable):
         return self.row.hired_on
 
     @strawberry.field(description="The agent's team, if any.")
+    @batched(lambda context, agents: Team.load_many(context, [a.row.team_id for a in agents]))
     async def team(self, info: strawberry.Info[Context, None]) -> Team | None:
         return await Team.load(info.context, self.row.team_id)
 
@@ -149,6 +152,12 @@ class Agent(Node, Measurable):
         from gateway.resolvers.leaderboard import standing
 
         return await standing(info.context, self.row.id, metric, custom_metric, range)
+
+    @classmethod
+    async def load_many(cls, context: Context, keys: Sequence[UUID | None]) -> list[Agent | None]:
+        """The agents with these ids in order (None for no id or no such agent), in one loader batch."""
+        rows = await context.loaders.agent_by_id.load_all(keys)
+        return [cls(row=row) if row is not None else None for row in rows]
 
     @classmethod
     async def load(cls, context: Context, key: UUID | None) -> Agent | None:

@@ -9,6 +9,7 @@ from uuid import UUID
 import strawberry
 
 from gateway.context import Context
+from gateway.engine.batch import batched
 from gateway.ids import encode_id
 from gateway.loaders.call import CallRow
 from gateway.schema.agent import Agent
@@ -131,14 +132,17 @@ class Call(Node):
         return float(self.row.cost)
 
     @strawberry.field(description="The agent who handled the call; null when it never reached one.")
+    @batched(lambda context, calls: Agent.load_many(context, [c.row.agent_id for c in calls]))
     async def agent(self, info: strawberry.Info[Context, None]) -> Agent | None:
         return await Agent.load(info.context, self.row.agent_id)
 
     @strawberry.field(description="The campaign the call was placed for.")
+    @batched(lambda context, calls: Campaign.load_many(context, [c.row.campaign_id for c in calls]))
     async def campaign(self, info: strawberry.Info[Context, None]) -> Campaign | None:
         return await Campaign.load(info.context, self.row.campaign_id)
 
     @strawberry.field(description="The lead the call was about.")
+    @batched(lambda context, calls: Lead.load_many(context, [c.row.lead_id for c in calls]))
     async def lead(self, info: strawberry.Info[Context, None]) -> Lead | None:
         return await Lead.load(info.context, self.row.lead_id)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Annotated
 from uuid import UUID
@@ -108,6 +109,12 @@ class Campaign(Node, Measurable):
         from gateway.resolvers.relations import campaign_leads
 
         return await campaign_leads(info.context, self.row.id, first, after, filter, order_by)
+
+    @classmethod
+    async def load_many(cls, context: Context, keys: Sequence[UUID | None]) -> list[Campaign | None]:
+        """The campaigns with these ids in order (None for no id or no such campaign), in one loader batch."""
+        rows = await context.loaders.campaign_by_id.load_all(keys)
+        return [cls(row=row) if row is not None else None for row in rows]
 
     @classmethod
     async def load(cls, context: Context, key: UUID | None) -> Campaign | None:

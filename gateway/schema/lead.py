@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 from uuid import UUID
@@ -10,6 +11,8 @@ from uuid import UUID
 import strawberry
 
 from gateway.context import Context
+from gateway.engine.batch import batched
+from gateway.errors import ClientError
 from gateway.ids import encode_id
 from gateway.loaders.lead import LeadRow, StayRow
 from gateway.schema.agent import Agent
@@ -124,10 +127,12 @@ class Lead(Node):
         return self.row.created_at
 
     @strawberry.field(description="The campaign that sourced the lead.")
+    @batched(lambda context, leads: Campaign.load_many(context, [x.row.campaign_id for x in leads]))
     async def campaign(self, info: strawberry.Info[Context, None]) -> Campaign | None:
         return await Campaign.load(info.context, self.row.campaign_id)
 
     @strawberry.field(description="The agent who owns the lead.")
+    @batched(lambda context, leads: Agent.load_many(context, [x.row.owner_agent_id for x in leads]))
     async def owner(self, info: strawberry.Info[Context, None]) -> Agent | None:
         return await Agent.load(info.context, self.row.owner_agent_id)
 
@@ -163,6 +168,26 @@ class Lead(Node):
         from gateway.resolvers.relations import lead_tasks
 
         return await lead_tasks(info.context, self.row.id, first, after, filter, order_by)
+
+    @classmethod
+    async def load_many(cls, context: Context, keys: Sequence[UUID | None]) -> list[Lead | Exception | None]:
+        """Lead.load for several ids in one loader batch; FORBIDDEN (as a value) for each lead one may not read."""
+        rows = await context.loaders.lead_by_id.load_all(keys)
+        if not any(rows):
+            return [None] * len(rows)
+        access = await context.access()
+        leads: list[Lead | Exception | None] = []
+        for row in rows:
+            if row is None:
+                leads.append(None)
+                continue
+            try:
+                access.require_owner(row.owner_agent_id)
+            except ClientError as e:
+                leads.append(e)
+                continue
+            leads.append(cls(row=row))
+        return leads
 
     @classmethod
     async def load(cls, context: Context, lead_id: UUID | None) -> Lead | None:

@@ -8,6 +8,7 @@ from datetime import datetime
 import strawberry
 
 from gateway.context import Context
+from gateway.engine.batch import batched
 from gateway.ids import encode_id
 from gateway.loaders.task import TaskRow
 from gateway.schema.agent import Agent
@@ -61,9 +62,11 @@ class Task(Node):
         return self.row.created_at
 
     @strawberry.field(description="The agent the task is assigned to.")
+    @batched(lambda context, tasks: Agent.load_many(context, [t.row.assignee_agent_id for t in tasks]))
     async def assignee(self, info: strawberry.Info[Context, None]) -> Agent | None:
         return await Agent.load(info.context, self.row.assignee_agent_id)
 
     @strawberry.field(description="The lead the task is about.")
+    @batched(lambda context, tasks: Lead.load_many(context, [t.row.lead_id for t in tasks]))
     async def lead(self, info: strawberry.Info[Context, None]) -> Lead | None:
         return await Lead.load(info.context, self.row.lead_id)

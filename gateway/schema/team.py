@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Annotated
 from uuid import UUID
 
@@ -59,6 +60,12 @@ class Team(Node, Measurable):
         from gateway.resolvers.relations import team_managers
 
         return await team_managers(info.context, self.row.id, first, after)
+
+    @classmethod
+    async def load_many(cls, context: Context, keys: Sequence[UUID | None]) -> list[Team | None]:
+        """The teams with these ids in order (None for no id or no such team), in one loader batch."""
+        rows = await context.loaders.team_by_id.load_all(keys)
+        return [cls(row=row) if row is not None else None for row in rows]
 
     @classmethod
     async def load(cls, context: Context, key: UUID | None) -> Team | None:
