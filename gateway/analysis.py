@@ -44,9 +44,10 @@ quantile of (1 + level) / 2: 1.96 for the default 95 %.
 
 from __future__ import annotations
 
+import asyncio
 import bisect
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Generator, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 from statistics import NormalDist
@@ -55,12 +56,14 @@ from typing import Final
 from gateway.errors import BadUserInput
 
 __all__ = [
+    "FIT_CHUNK_STEPS",
     "MAX_HORIZON",
     "MIN_FORECAST_POINTS",
     "Forecast",
     "InsufficientData",
     "Trend",
     "holt",
+    "holt_async",
     "least_squares_slope",
     "percentile_rank",
     "period_change",
@@ -74,6 +77,8 @@ MIN_FORECAST_POINTS: Final = 3
 MAX_HORIZON: Final = 366
 _COARSE: Final = tuple(range(5, 100, 5))
 _REFINE: Final = 4
+# Bucket-steps of smoothing between two turns of the event loop: about 1-2 ms of CPU here.
+FIT_CHUNK_STEPS: Final = 10_000
 
 
 class InsufficientData(BadUserInput):
@@ -153,6 +158,40 @@ def holt(
     level: float = 0.95,
 ) -> Forecast:
     """Forecast the `horizon` buckets after `values` by Holt's linear method; see the module docstring."""
+    series, observed, gap = _forecast_input(values, horizon, alpha, beta, level)
+    steps = _fit(series, observed, alpha, beta)
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            a, b = done.value
+            break
+    return _forecast(series, observed, gap, horizon, level, a, b)
+
+
+async def holt_async(
+    values: Sequence[float | None],
+    horizon: int,
+    *,
+    alpha: float | None = None,
+    beta: float | None = None,
+    level: float = 0.95,
+) -> Forecast:
+    """`holt`, giving the event loop a turn every few milliseconds of fitting (a long series fits for seconds)."""
+    series, observed, gap = _forecast_input(values, horizon, alpha, beta, level)
+    steps = _fit(series, observed, alpha, beta)
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            a, b = done.value
+            break
+        await asyncio.sleep(0)
+    return _forecast(series, observed, gap, horizon, level, a, b)
+
+
+def _forecast_input(values: Sequence[float | None], horizon: int, alpha: float | None, beta: float | None,
+                    level: float) -> tuple[list[float], list[bool], int]:
     if not 1 <= horizon <= MAX_HORIZON:
         raise BadUserInput(f"horizon must be between 1 and {MAX_HORIZON}", argument="horizon")
     if alpha is not None and not 0 < alpha <= 1:
@@ -161,9 +200,11 @@ def holt(
         raise BadUserInput("beta must be between 0 and 1", argument="beta")
     if not 0 < level < 1:
         raise BadUserInput("level must be greater than 0 and less than 1, e.g. 0.95", argument="level")
-    series, observed, gap = _prepare(values)
+    return _prepare(values)
 
-    a, b = _fit(series, observed, alpha, beta)
+
+def _forecast(series: list[float], observed: list[bool], gap: int, horizon: int, level: float, a: float, b: float
+              ) -> Forecast:
     fit = _smooth(series, observed, a, b)
     variance = fit.sse / fit.residuals
     z = NormalDist().inv_cdf((1 + level) / 2)
@@ -292,15 +333,22 @@ def _smooth(series: list[float], observed: list[bool], alpha: float, beta: float
     return _Fit(level=level, trend=slope, sse=sse, residuals=residuals)
 
 
-def _fit(series: list[float], observed: list[bool], alpha: float | None, beta: float | None) -> tuple[float, float]:
-    """α and β minimising the one-step SSE on a coarse then a fine grid; given values are kept as they are."""
+def _fit(series: list[float], observed: list[bool], alpha: float | None, beta: float | None
+         ) -> Generator[None, None, tuple[float, float]]:
+    """α and β minimising the one-step SSE on a coarse then a fine grid; given values are kept as they are.
+
+    A generator that yields after every FIT_CHUNK_STEPS bucket-steps of smoothing (a few milliseconds), so a
+    caller can let others run between chunks; it returns (α, β).
+    """
     if alpha is not None and beta is not None:
         return alpha, beta
+    done = 0
 
     def grid(given: float | None, hundredths: Iterable[int]) -> list[float]:
         return [given] if given is not None else [k / 100 for k in hundredths]
 
-    def best(alphas: list[float], betas: list[float]) -> tuple[float, float]:
+    def best(alphas: list[float], betas: list[float]) -> Generator[None, None, tuple[float, float]]:
+        nonlocal done
         chosen = (alphas[0], betas[0])
         lowest = math.inf
         for a in alphas:
@@ -309,10 +357,14 @@ def _fit(series: list[float], observed: list[bool], alpha: float | None, beta: f
                 # Strictly lower only: ties keep the earlier, smaller alpha and beta.
                 if sse < lowest:
                     chosen, lowest = (a, b), sse
+                done += len(series)
+                if done >= FIT_CHUNK_STEPS:
+                    done = 0
+                    yield
         return chosen
 
-    a, b = best(grid(alpha, _COARSE), grid(beta, _COARSE))
-    return best(grid(alpha, _near(a)), grid(beta, _near(b)))
+    a, b = yield from best(grid(alpha, _COARSE), grid(beta, _COARSE))
+    return (yield from best(grid(alpha, _near(a)), grid(beta, _near(b))))
 
 
 def _near(value: float) -> range:

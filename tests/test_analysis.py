@@ -13,11 +13,13 @@ from hypothesis import strategies as st
 
 import gateway.analysis
 from gateway.analysis import (
+    FIT_CHUNK_STEPS,
     MAX_HORIZON,
     Forecast,
     InsufficientData,
     Trend,
     holt,
+    holt_async,
     least_squares_slope,
     percentile_rank,
     period_change,
@@ -405,3 +407,34 @@ def test_standings_equal_rank_and_percentile_rank_of_each_value(values: list[flo
     expected = [(rank(v, values, higher_is_better=higher), percentile_rank(v, values, higher_is_better=higher))
                 for v in values]
     assert standings(values, higher_is_better=higher) == expected
+
+
+SEASONAL_LONG = [100 + 10 * math.sin(i / 9) + (i % 7) + 0.01 * i for i in range(4992)]
+
+
+async def test_the_async_forecast_equals_the_sync_one() -> None:
+    # given a long series with gaps
+    values: list[float | None] = [v if i % 11 else None for i, v in enumerate(SEASONAL_LONG[:600])]
+    # when
+    sync, awaited = holt(values, 30), await holt_async(values, 30)
+    # then
+    assert awaited == sync
+
+
+def test_fitting_a_long_series_yields_between_bounded_chunks_of_work() -> None:
+    # given the longest admitted series (5,000 quarter hours ≈ 52 days)
+    from gateway.analysis import _fit, _prepare
+
+    series, observed, _ = _prepare(SEASONAL_LONG)
+    # when
+    steps = _fit(series, observed, None, None)
+    chunks = 0
+    while True:
+        try:
+            next(steps)
+        except StopIteration:
+            break
+        chunks += 1
+    # then the 19 x 19 coarse and up to 9 x 9 fine passes over 4,992 buckets come in chunks of at most
+    # FIT_CHUNK_STEPS plus one pass each (a few milliseconds), not in one piece of seconds
+    assert chunks >= (19 * 19) * len(series) // (FIT_CHUNK_STEPS + len(series))

@@ -103,7 +103,7 @@ async def forecast(context: Context, scope: Scope, entity: UUID, metric: Metric 
     period, timezone = await series_period_of(context, rng, granularity)
     data = await context.loaders.series[scope].load(SeriesKey(entity, period, granularity, timezone))
     values = [spec.value(c, scope) for c in data.counters]
-    fitted = analysis.holt(values, horizon, alpha=alpha, beta=beta, level=level)
+    fitted = await analysis.holt_async(values, horizon, alpha=alpha, beta=beta, level=level)
     return Forecast(name=spec.name, metric=spec.builtin, method="holt_linear", alpha=fitted.alpha, beta=fitted.beta,
                     rmse=fitted.rmse, level=fitted.level, granularity=granularity, history_starts=data.starts,
                     history=values, bucket_starts=future_bucket_starts(period, granularity, timezone, horizon),
