@@ -47,7 +47,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import math
-from collections.abc import Generator, Iterable, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 from statistics import NormalDist
@@ -160,13 +160,9 @@ def holt(
     """Forecast the `horizon` buckets after `values` by Holt's linear method; see the module docstring."""
     series, observed, gap = _forecast_input(values, horizon, alpha, beta, level)
     steps = _fit(series, observed, alpha, beta)
-    while True:
-        try:
-            next(steps)
-        except StopIteration as done:
-            a, b = done.value
-            break
-    return _forecast(series, observed, gap, horizon, level, a, b)
+    while (fitted := next(steps)) is None:
+        pass
+    return _forecast(series, observed, gap, horizon, level, *fitted)
 
 
 async def holt_async(
@@ -180,14 +176,10 @@ async def holt_async(
     """`holt`, giving the event loop a turn every few milliseconds of fitting (a long series fits for seconds)."""
     series, observed, gap = _forecast_input(values, horizon, alpha, beta, level)
     steps = _fit(series, observed, alpha, beta)
-    while True:
-        try:
-            next(steps)
-        except StopIteration as done:
-            a, b = done.value
-            break
+    # A turn for others between chunks, not a wait for an event.
+    while (fitted := next(steps)) is None:  # noqa: ASYNC110
         await asyncio.sleep(0)
-    return _forecast(series, observed, gap, horizon, level, a, b)
+    return _forecast(series, observed, gap, horizon, level, *fitted)
 
 
 def _forecast_input(values: Sequence[float | None], horizon: int, alpha: float | None, beta: float | None,
@@ -334,12 +326,17 @@ def _smooth(series: list[float], observed: list[bool], alpha: float, beta: float
 
 
 def _fit(series: list[float], observed: list[bool], alpha: float | None, beta: float | None
-         ) -> Generator[None, None, tuple[float, float]]:
+         ) -> Iterator[tuple[float, float] | None]:
     """α and β minimising the one-step SSE on a coarse then a fine grid; given values are kept as they are.
 
-    A generator that yields after every FIT_CHUNK_STEPS bucket-steps of smoothing (a few milliseconds), so a
-    caller can let others run between chunks; it returns (α, β).
+    Yields None after every FIT_CHUNK_STEPS bucket-steps of smoothing (a millisecond or two), so a caller can let
+    others run between chunks, and (α, β) last.
     """
+    yield (yield from _search(series, observed, alpha, beta))
+
+
+def _search(series: list[float], observed: list[bool], alpha: float | None, beta: float | None
+            ) -> Generator[None, None, tuple[float, float]]:
     if alpha is not None and beta is not None:
         return alpha, beta
     done = 0

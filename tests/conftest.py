@@ -216,5 +216,14 @@ async def gateway_factory() -> AsyncIterator[GatewayFactory]:
 
 
 @pytest.fixture
+async def agents_unreadable(database: TestDatabase, gateway_factory: GatewayFactory,
+                            admin_conn: asyncpg.Connection) -> LiveGateway:
+    """A gateway whose request role may no longer read agents: a fault of ours, not the client's."""
+    gateway = await gateway_factory(database)
+    await admin_conn.execute("REVOKE SELECT ON agents FROM callpulse_app")
+    return gateway
+
+
+@pytest.fixture
 async def gateway(database: TestDatabase, gateway_factory: GatewayFactory) -> LiveGateway:
     return await gateway_factory(database)

@@ -429,11 +429,7 @@ def test_fitting_a_long_series_yields_between_bounded_chunks_of_work() -> None:
     # when
     steps = _fit(series, observed, None, None)
     chunks = 0
-    while True:
-        try:
-            next(steps)
-        except StopIteration:
-            break
+    while next(steps) is None:
         chunks += 1
     # then the 19 x 19 coarse and up to 9 x 9 fine passes over 4,992 buckets come in chunks of at most
     # FIT_CHUNK_STEPS plus one pass each (a few milliseconds), not in one piece of seconds

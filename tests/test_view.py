@@ -27,15 +27,6 @@ async def request(gateway: LiveGateway, token: str, method: str = "POST", **kwar
                                                                  **kwargs.pop("headers", {})}, **kwargs)
 
 
-@pytest.fixture
-async def agents_unreadable(database: TestDatabase, gateway_factory: GatewayFactory,
-                            admin_conn: asyncpg.Connection) -> LiveGateway:
-    """A gateway whose request role may no longer read agents: a fault of ours, not the client's."""
-    gateway = await gateway_factory(database)
-    await admin_conn.execute("REVOKE SELECT ON agents FROM callpulse_app")
-    return gateway
-
-
 def only_error(response: httpx.Response) -> dict[str, Any]:
     assert response.headers["content-type"].startswith("application/json")
     [error] = response.json()["errors"]

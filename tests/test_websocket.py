@@ -35,15 +35,6 @@ async def tenant(admin_conn: asyncpg.Connection) -> uuid.UUID:
     return await make_tenant(admin_conn)
 
 
-@pytest.fixture
-async def agents_unreadable(database: TestDatabase, gateway_factory: GatewayFactory,
-                            admin_conn: asyncpg.Connection) -> LiveGateway:
-    """A gateway whose request role may no longer read agents: a fault of ours, not the client's."""
-    gateway = await gateway_factory(database)
-    await admin_conn.execute("REVOKE SELECT ON agents FROM callpulse_app")
-    return gateway
-
-
 def init(token: str) -> str:
     return json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}})
 
