@@ -17,7 +17,7 @@ What the engine does not cover falls back to graphql-core, per operation: intros
 operation (the reference); `CALLPULSE_EXECUTOR_SHADOW=true` (the test suite) runs both and fails on any difference.
 """
 
-from gateway.engine.execute import execute_planned
+from gateway.engine.execute import prepare, run_prepared
 from gateway.engine.plan import Fallback
 
-__all__ = ["Fallback", "execute_planned"]
+__all__ = ["Fallback", "prepare", "run_prepared"]

@@ -36,6 +36,7 @@ from graphql.pyutils import Path, is_iterable
 from graphql.pyutils import inspect as graphql_inspect
 from strawberry.schema.schema_converter import get_arguments
 
+from gateway.engine import observe
 from gateway.engine._settle import Raised, settle
 from gateway.engine.leaves import plain_leaf_list
 from gateway.engine.plan import Fallback, FieldKind, FieldPlan, OperationPlan, PlanCache, Planner, SelectionPlan
@@ -93,6 +94,7 @@ class _Run:
         self.errors = _Errors()
         self.config = strawberry_schema.config
         self.scalar_registry = strawberry_schema.schema_converter.scalar_registry
+        self.observer = observe.current()
 
     # -- selection sets -------------------------------------------------------------------------------------
 
@@ -102,6 +104,7 @@ class _Run:
         results: list[dict[str, Any]] = [{} for _ in objects]
         invalid = [False] * len(objects)
         for fp in plan.fields:
+            self.observer.executed(fp.parent_type.name, fp.name)
             values = await self.resolve(fp, objects, paths)
             completed = await self.complete(fp, fp.return_type, values, _FieldPaths(paths, fp.key))
             for i, value in enumerate(completed):
@@ -383,17 +386,26 @@ def _inspect(value: Any) -> str:
     return graphql_inspect(value)
 
 
-async def execute_planned(strawberry_schema: Any, cache: PlanCache, query: str, document: DocumentNode,
-                          operation_name: str | None, variables: dict[str, Any] | None, context: Any,
-                          root_value: Any, executor_class: type[Any]) -> ExecutionResult:
-    """The operation's result, computed by its plan; raises Fallback for what graphql-core must run."""
+@dataclass
+class Prepared:
+    """An operation ready to run: graphql-core's checked request state and the plan (or the request's errors)."""
+
+    executor: Any
+    plan: OperationPlan | None
+    planner: Planner | None
+    errors: list[GraphQLError] | None = None
+
+
+def prepare(strawberry_schema: Any, cache: PlanCache, query: str, document: DocumentNode, operation_name: str | None,
+            variables: dict[str, Any] | None, context: Any, root_value: Any, executor_class: type[Any]) -> Prepared:
+    """The operation's plan, from the cache or compiled; raises Fallback for what graphql-core must run."""
     facts = cache.facts(query, document)
     if facts.incremental:
         raise Fallback("@defer/@stream")
     executor = executor_class.build(strawberry_schema._schema, document, root_value, context, variables,
                                     operation_name)
     if isinstance(executor, list):
-        return ExecutionResult(data=None, errors=executor)
+        return Prepared(None, None, None, errors=executor)
     conditions = tuple(sorted((k, executor.variable_values.coerced.get(k)) for k in facts.condition_variables))
     key = (query, operation_name, conditions)
 
@@ -402,8 +414,15 @@ async def execute_planned(strawberry_schema: Any, cache: PlanCache, query: str, 
         return planner.operation_plan(), planner
 
     plan, planner = cache.get(key, build)
-    run = _Run(executor, planner, strawberry_schema)
-    results = await run.selection(plan.root, [root_value], [None])
+    return Prepared(executor, plan, planner)
+
+
+async def run_prepared(strawberry_schema: Any, prepared: Prepared) -> ExecutionResult:
+    """The prepared operation's result."""
+    if prepared.errors is not None or prepared.plan is None or prepared.planner is None:
+        return ExecutionResult(data=None, errors=prepared.errors)
+    run = _Run(prepared.executor, prepared.planner, strawberry_schema)
+    results = await run.selection(prepared.plan.root, [prepared.executor.root_value], [None])
     data = results[0]
     if data is INVALID:
         run.errors.nulled.add(())

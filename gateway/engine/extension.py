@@ -21,7 +21,8 @@ from graphql import ExecutionResult, GraphQLError, OperationType, execute
 from strawberry.extensions import SchemaExtension
 
 from gateway.db import quiet_statements
-from gateway.engine.execute import execute_planned, normalised_errors
+from gateway.engine import observe
+from gateway.engine.execute import normalised_errors, prepare, run_prepared
 from gateway.engine.plan import Fallback, PlanCache
 
 log = logging.getLogger(__name__)
@@ -54,18 +55,18 @@ class PlannedExecution(SchemaExtension):
         schema: Any = ec.schema
         cache: PlanCache = schema.plan_cache
         shadow = bool(getattr(context, "shadow", False))
-        reference: ExecutionResult | None = None
         try:
-            if shadow:
-                # First, and under a savepoint that is rolled back: a mutation's writes are undone, and a
-                # statement that fails (aborting the transaction) leaves the operation's own run unharmed.
-                reference = await self._reference(schema)
-            result = await execute_planned(schema, cache, ec.query, ec.graphql_document, ec.operation_name,
-                                           ec.variables, context, ec.root_value, schema.execution_context_class)
+            prepared = prepare(schema, cache, ec.query, ec.graphql_document, ec.operation_name, ec.variables,
+                               context, ec.root_value, schema.execution_context_class)
         except Fallback as why:
             log.debug("executing with graphql-core: %s", why)
+            observe.current().fell_back(str(why))
             yield
             return
+        # The reference runs first, under a savepoint that is rolled back: a mutation's writes are undone, and a
+        # statement that fails (aborting the transaction) leaves the operation's own run unharmed.
+        reference = await self._reference(schema) if shadow else None
+        result = await run_prepared(schema, prepared)
         if reference is not None:
             compare(ec.query, ec.variables, result, reference)
         ec.result = result

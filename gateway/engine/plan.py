@@ -148,7 +148,11 @@ class Planner:
         if plan is None:
             collected = collect_subfields(self.schema, self.fragments, self.conditions, self.operation,
                                           runtime_type, parent.details)
-            plan = self._selection(runtime_type, collected.grouped_field_set)
+            try:
+                plan = self._selection(runtime_type, collected.grouped_field_set)
+            except Fallback as e:
+                # Too late to fall back (a mutation may have written): what falls back is known at the root.
+                raise TypeError(f"the planned executor cannot run {runtime_type.name} here: {e}") from e
             parent.children[runtime_type.name] = plan
         return plan
 
