@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from typing import Final
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
@@ -19,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from gateway import db as dbmod
 from gateway.auth import verifier_for
 from gateway.cors import CorsMiddleware
+from gateway.http_errors import FaultBarrier, http_error
 from gateway.ingest.http import post_events
 from gateway.logs import request_id_var
 from gateway.migrations import migrate, status
@@ -145,7 +147,10 @@ def create_app(settings: Settings, *, admin_dsn: str | None = None,
             Mount("/static", app=StaticFiles(packages=[("gateway", "static")]), name="static"),
         ],
         lifespan=lifespan,
+        exception_handlers={HTTPException: http_error},
     )
+    # Innermost: a fault outside any operation is answered as JSON, with the request id and CORS headers.
+    app.add_middleware(FaultBarrier)
     # Inside RequestIdMiddleware (added last, so outermost): a refused preflight carries a request id too.
     app.add_middleware(CorsMiddleware, allowed_origins=settings.cors_origins)
     app.add_middleware(RequestIdMiddleware)

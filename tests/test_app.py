@@ -101,3 +101,50 @@ async def test_websocket_subscribe_before_init_is_closed_with_4401(gateway: Live
     assert closed.value.rcvd.code == 4401
 
 
+
+
+@pytest.mark.parametrize(("method", "path", "status", "code"), [
+    ("PUT", "/graphql", 405, "BAD_USER_INPUT"),
+    ("DELETE", "/graphql", 405, "BAD_USER_INPUT"),
+    ("GET", "/api/v1/events", 405, "BAD_USER_INPUT"),
+    ("GET", "/no/such/page", 404, "NOT_FOUND"),
+])
+async def test_unknown_paths_and_methods_get_coded_json_errors_not_plain_text(
+        gateway: LiveGateway, method: str, path: str, status: int, code: str) -> None:
+    async with httpx.AsyncClient(base_url=gateway.url) as client:
+        response = await client.request(method, path)
+    assert response.status_code == status
+    assert response.headers["content-type"].startswith("application/json")
+    error = response.json()["errors"][0]
+    assert error["extensions"]["code"] == code
+    assert error["extensions"]["requestId"] == response.headers["x-request-id"]
+    if status == 405:
+        assert "allow" in response.headers
+
+
+async def test_a_fault_outside_any_operation_is_a_masked_json_500_with_the_request_id(
+        caplog: pytest.LogCaptureFixture) -> None:
+    # given a route of the app that fails (no database needed: the lifespan is off)
+    from starlette.routing import Route
+
+    from gateway.app import create_app
+    from gateway.settings import Settings
+    from tests.browser import serve_app
+
+    async def broken(request: object) -> None:
+        raise RuntimeError("secret detail of the fault")
+
+    app = create_app(Settings.from_env({"DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none",
+                                        "CALLPULSE_JWT_SECRET": "x" * 48}))
+    app.router.routes.append(Route("/broken", endpoint=broken))
+    # when
+    async with serve_app(app) as url, httpx.AsyncClient(base_url=url) as client:
+        response = await client.get("/broken", headers={"X-Request-Id": "fault-42"})
+    # then
+    assert response.status_code == 500
+    error = response.json()["errors"][0]
+    assert error["extensions"] == {"code": "INTERNAL", "requestId": "fault-42"}
+    assert "secret detail" not in response.text
+    logged = [r for r in caplog.records if r.name == "gateway.http_errors" and r.exc_info]
+    assert logged, "the fault must be logged with its traceback"
+    assert "secret detail" in str(logged[0].exc_info[1])  # type: ignore[index]
