@@ -39,7 +39,16 @@ from strawberry.schema.schema_converter import get_arguments
 from gateway.engine import observe
 from gateway.engine._settle import Raised, settle
 from gateway.engine.leaves import plain_leaf_list
-from gateway.engine.plan import Fallback, FieldKind, FieldPlan, OperationPlan, PlanCache, Planner, SelectionPlan
+from gateway.engine.plan import (
+    STRAWBERRY_DEFINITION,
+    Fallback,
+    FieldKind,
+    FieldPlan,
+    OperationPlan,
+    PlanCache,
+    Planner,
+    SelectionPlan,
+)
 
 # A position whose null must propagate to its nearest nullable ancestor.
 INVALID: Final = object()
@@ -292,8 +301,11 @@ class _Run:
             if runtime.is_type_of is not None:
                 checked: list[int] = []
                 info: Any = None  # Strawberry's is_type_of reads only the value
+                # Strawberry's is_type_of is an isinstance check (we use no strawberry.cast): an instance of the
+                # type's own class passes it.
+                own = _strawberry_class(runtime)
                 for i in indexes:
-                    if runtime.is_type_of(values[i], info):
+                    if type(values[i]) is own or runtime.is_type_of(values[i], info):
                         checked.append(i)
                     else:
                         out[i] = self._fail(fp, GraphQLError(
@@ -332,6 +344,12 @@ class _Run:
             return INVALID
         self.errors.nulled.add(_as_tuple(path))
         return None
+
+
+def _strawberry_class(type_: GraphQLObjectType) -> type | None:
+    definition = type_.extensions.get(STRAWBERRY_DEFINITION) if type_.extensions else None
+    origin = getattr(definition, "origin", None)
+    return origin if isinstance(origin, type) and not getattr(definition, "is_graphql_generic", False) else None
 
 
 class _FieldPaths(Sequence[Path]):

@@ -37,8 +37,13 @@ class PageInfo:
 
 @strawberry.type(description="An item of a list, with the cursor that points just after it.")
 class Edge(Generic[T]):
-    cursor: str = strawberry.field(description="Opaque position of this item in the list.")
     node: T = strawberry.field(description="The item.")
+    # Encoded only when asked for: most pages are read without their edges' cursors.
+    position: strawberry.Private[list[object]]
+
+    @strawberry.field(description="Opaque position of this item in the list.")
+    def cursor(self) -> str:
+        return encode_cursor(self.position)
 
 
 @strawberry.type(description="A page of a list, with keyset cursors.")
@@ -68,14 +73,14 @@ def name_position(after: str | None) -> tuple[str, UUID] | None:
 def connection(rows: list[R], limit: int, after: str | None, node: Callable[[R], T],
                position: Callable[[R], list[object]], count: Callable[[], Awaitable[int]]) -> Connection[T]:
     """A page from up to limit + 1 rows (the extra one only tells that more follow)."""
-    edges = [Edge(cursor=encode_cursor(position(r)), node=node(r)) for r in rows[:limit]]
+    edges = [Edge(node=node(r), position=position(r)) for r in rows[:limit]]
     return Connection(
         edges=edges,
         page_info=PageInfo(
             has_next_page=len(rows) > limit,
             has_previous_page=after is not None,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
+            start_cursor=edges[0].cursor() if edges else None,
+            end_cursor=edges[-1].cursor() if edges else None,
         ),
         count_fn=count,
     )
