@@ -135,6 +135,7 @@ def create_app(settings: Settings, *, admin_dsn: str | None = None,
             upkeep.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await upkeep
+            await app.state.verifier.aclose()
             await database.close()
 
     app = Starlette(

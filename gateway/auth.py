@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import enum
+import logging
 import math
+import os
 import secrets
 import time
 from collections.abc import Mapping
@@ -22,6 +25,10 @@ from gateway.jwks import ES256, RS256, JwksKeys
 from gateway.settings import Settings
 
 HS256: Final = "HS256"
+# RFC 7518 §3.2: an HS256 key must be at least as long as the hash (256 bits); shorter ones can be brute-forced.
+MIN_HS256_SECRET_BYTES: Final = 32
+# gateway.auth.dev_secret's file under the data folder.
+DEV_SECRET_FILE: Final = "dev-jwt-secret"  # noqa: S105 - a file name, not a secret
 # Clock skew tolerated between the identity provider and us.
 LEEWAY_SECONDS: Final = 30
 TIME_CLAIMS: Final = ("exp", "nbf", "iat")
@@ -30,6 +37,8 @@ MAX_NUMERIC_DATE: Final = 2**53
 # Where the tenant and the roles are in a token, unless CALLPULSE_JWT_TENANT_CLAIM / _ROLES_CLAIM say otherwise.
 DEFAULT_TENANT_CLAIM: Final = "tenant_id"
 DEFAULT_ROLES_CLAIM: Final = "roles"
+
+log = logging.getLogger(__name__)
 
 
 class Role(enum.StrEnum):
@@ -83,6 +92,10 @@ class KeySource(Protocol):
         """The key for a token of `algorithm` naming `kid`; Unauthenticated when there is none."""
         ...
 
+    async def aclose(self) -> None:
+        """Stops what the source runs in the background (a fetch in flight); for the app's shutdown."""
+        ...
+
 
 @dataclass(frozen=True)
 class StaticKeys:
@@ -106,6 +119,9 @@ class StaticKeys:
 
     async def key(self, algorithm: str, kid: str | None) -> VerifyingKey:
         return self.by_algorithm[algorithm]
+
+    async def aclose(self) -> None:
+        return None
 
 
 def _public_key(pem: str) -> tuple[str, AllowedPublicKeys]:
@@ -140,6 +156,15 @@ class TokenVerifier:
         if settings.jwt_public_key is not None and settings.jwt_jwks_url is not None:
             # Both would serve RS256: which key a token meant would be a guess.
             raise ConfigurationError("set CALLPULSE_JWT_PUBLIC_KEY or CALLPULSE_JWT_JWKS_URL, not both")
+        if secret is not None:
+            check_hs256_secret(secret, "CALLPULSE_JWT_SECRET" if settings.jwt_secret else "the development secret")
+        if settings.jwt_jwks_url is not None:
+            check_pinned_to_provider(settings)
+        elif settings.jwt_public_key is not None and settings.jwt_issuer is None:
+            # A key of the operator's choosing signs only what its holder signs: pinning is advice, not a must.
+            log.warning("CALLPULSE_JWT_PUBLIC_KEY without CALLPULSE_JWT_ISSUER: every token this key signs is "
+                        "accepted; if it is an identity provider's key shared by its customers (Entra's are), "
+                        "set CALLPULSE_JWT_ISSUER and CALLPULSE_JWT_AUDIENCE")
         sources: list[KeySource] = []
         if secret is not None or settings.jwt_public_key is not None:
             sources.append(StaticKeys.configured(secret, settings.jwt_public_key))
@@ -149,6 +174,11 @@ class TokenVerifier:
                                     timeout_seconds=settings.jwt_jwks_timeout_seconds))
         return cls(tuple(sources), settings.jwt_issuer, settings.jwt_audience,
                    tenant_claim=settings.jwt_tenant_claim, roles_claim=settings.jwt_roles_claim)
+
+    async def aclose(self) -> None:
+        """Stops the key sources' background work (a JWKS fetch in flight); called when the app shuts down."""
+        for source in self.sources:
+            await source.aclose()
 
     def _source_for(self, algorithm: str) -> KeySource:
         # The key is chosen by the algorithm we configured, never trusted from the header alone: an RS256
@@ -173,10 +203,10 @@ class TokenVerifier:
                 key,
                 algorithms=[algorithm],
                 issuer=self.issuer,
-                audience=self.audience,
                 leeway=LEEWAY_SECONDS,
-                # The times are checked by check_times: pyjwt takes "9999999999" (a string) for a number.
-                options={"require": ["exp", "sub"], "verify_aud": self.audience is not None,
+                # The times are checked by check_times: pyjwt takes "9999999999" (a string) for a number. The
+                # audience by check_audience, which also reads Cognito's `client_id`.
+                options={"require": ["exp", "sub"], "verify_aud": False,
                          "verify_exp": False, "verify_nbf": False, "verify_iat": False},
             )
         except jwt.InvalidSignatureError:
@@ -190,7 +220,48 @@ class TokenVerifier:
         except jwt.InvalidTokenError as e:
             raise Unauthenticated(f"the token is invalid: {e}", reason="invalid_claims") from None
         check_times(claims, time.time())
+        if self.audience is not None:
+            check_audience(claims, self.audience)
         return principal_from_claims(claims, tenant_claim=self.tenant_claim, roles_claim=self.roles_claim)
+
+
+def check_hs256_secret(secret: str, name: str) -> None:
+    """An HS256 secret long enough not to be guessed (RFC 7518 §3.2), else ConfigurationError."""
+    size = len(secret.encode())
+    if size < MIN_HS256_SECRET_BYTES:
+        raise ConfigurationError(
+            f"{name} is {size} bytes; an HS256 secret must be at least {MIN_HS256_SECRET_BYTES} random bytes "
+            "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))')")
+
+
+def check_pinned_to_provider(settings: Settings) -> None:
+    """With a JWKS, tokens must name our issuer and audience: a provider signs for all its customers alike."""
+    missing = [name for name, value in (("CALLPULSE_JWT_ISSUER", settings.jwt_issuer),
+                                        ("CALLPULSE_JWT_AUDIENCE", settings.jwt_audience)) if value is None]
+    if missing:
+        raise ConfigurationError(
+            f"CALLPULSE_JWT_JWKS_URL needs {' and '.join(missing)}: an identity provider signs the tokens of "
+            "every directory and application it serves with the same keys (Entra's keys are shared by all Entra "
+            "directories), so without both any of them could mint tokens for your tenants. Set "
+            "CALLPULSE_JWT_ISSUER to your provider's issuer and CALLPULSE_JWT_AUDIENCE to this API's identifier "
+            "(with Cognito: the app client id)")
+
+
+def check_audience(claims: Mapping[str, Any], audience: str) -> None:
+    """`aud` names this service; a token without any `aud` may name it as its `client_id` (Cognito's access tokens)."""
+    if "aud" in claims:
+        aud = claims["aud"]
+        names = [aud] if isinstance(aud, str) else aud
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise Unauthenticated("the token's 'aud' must be a string or a list of strings", reason="invalid_claims")
+        if audience not in names:
+            raise Unauthenticated("the token is not meant for this service: its 'aud' does not name it",
+                                  reason="invalid_claims")
+        return
+    # Only without `aud`: a token that names other audiences is not ours, whoever it was issued to.
+    if claims.get("client_id") != audience:
+        raise Unauthenticated("the token is not meant for this service: it names no audience ('aud') and its "
+                              "'client_id' is not this service's", reason="invalid_claims")
 
 
 def check_times(claims: Mapping[str, Any], now: float) -> None:
@@ -295,17 +366,39 @@ def dev_secret(data_dir: Path) -> str:
     Only used with the embedded database and no configured key, so `callpulse demo` and `callpulse token`
     agree without any set-up; a deployment configures CALLPULSE_JWT_SECRET or CALLPULSE_JWT_PUBLIC_KEY.
     """
-    path = data_dir / "dev-jwt-secret"
+    path = data_dir / DEV_SECRET_FILE
     if not path.exists():
         data_dir.mkdir(parents=True, exist_ok=True)
-        path.touch(mode=0o600)
-        path.write_text(secrets.token_urlsafe(48))
-    return path.read_text().strip()
+        _create_once(path, secrets.token_urlsafe(48))
+    secret = path.read_text().strip()
+    if not secret:
+        # Only an older gateway, stopped between creating the file and writing it, leaves it empty.
+        raise ConfigurationError(f"the development signing secret {path} is empty; delete it to have a new one made")
+    return secret
+
+
+def _create_once(path: Path, content: str) -> None:
+    """Puts `content` at `path` unless something is there already; never visible half-written, first writer wins."""
+    # Written in full under a name of our own (0600 from the start), then hard-linked into place: link() fails
+    # when the name exists, so concurrent first runs all read the winner's secret and nobody an empty file.
+    staged = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(8)}")
+    fd = os.open(staged, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    try:
+        with os.fdopen(fd, "w") as file:
+            file.write(content)
+            file.flush()
+            os.fsync(file.fileno())
+        with contextlib.suppress(FileExistsError):
+            os.link(staged, path)
+    finally:
+        staged.unlink(missing_ok=True)
 
 
 def signing_secret(settings: Settings) -> str:
     """The HS256 secret tokens are minted and verified with in this configuration."""
     if settings.jwt_secret is not None:
+        # A token the gateway would refuse to verify with this secret is not worth minting.
+        check_hs256_secret(settings.jwt_secret, "CALLPULSE_JWT_SECRET")
         return settings.jwt_secret
     if settings.embedded and settings.jwt_public_key is None and settings.jwt_jwks_url is None:
         return dev_secret(settings.data_dir)

@@ -6,6 +6,7 @@ import ipaddress
 import logging
 import re
 from collections.abc import Iterable
+from types import MappingProxyType
 from typing import Final
 from urllib.parse import urlsplit
 
@@ -30,7 +31,7 @@ EXPOSE_HEADERS: Final = "X-Request-Id"
 # Browsers cap it anyway (Chromium at 2 h); 10 minutes lets a changed allow-list reach open pages soon.
 MAX_AGE_SECONDS: Final = 600
 
-_DEFAULT_PORTS: Final = {"http": 80, "https": 443}
+_DEFAULT_PORTS: Final = MappingProxyType({"http": 80, "https": 443})
 _HOSTNAME: Final = re.compile(r"[a-z0-9](?:[a-z0-9_-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9_-]*[a-z0-9])?)*")
 
 

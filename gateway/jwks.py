@@ -2,8 +2,10 @@
 
 The key set is fetched on first use and again when it is older than the cache time, or when a token names a
 `kid` it does not hold (the provider rotated its keys) — but at most once per refresh interval, so tokens with
-made-up kids cannot make us hammer the provider, and concurrent requests share one fetch. A fetch that fails
-keeps the keys we have; tokens whose key is not among them get 401 `unknown_key`.
+made-up kids cannot make us hammer the provider, and only one fetch runs at a time. A token whose kid is cached
+is verified at once even when the set is due: the refetch runs behind it. Only a token naming an unknown kid
+waits for a fetch. A fetch that fails keeps the keys we have; tokens whose key is not among them get 401
+`unknown_key`.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import ssl
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, Final
 from urllib.parse import urlsplit
 
@@ -27,7 +30,7 @@ from gateway.errors import ConfigurationError, Unauthenticated
 RS256: Final = "RS256"
 ES256: Final = "ES256"
 # The algorithms a JWKS key may verify, by its key type; a key's `alg`, when present, must agree.
-ALGORITHM_BY_KEY_TYPE: Final = {"RSA": RS256, "EC": ES256}
+ALGORITHM_BY_KEY_TYPE: Final = MappingProxyType({"RSA": RS256, "EC": ES256})
 JWKS_ALGORITHMS: Final = frozenset(ALGORITHM_BY_KEY_TYPE.values())
 # A key set is a few kilobytes; anything far larger is not one, and must not fill our memory.
 MAX_JWKS_BYTES: Final = 1024 * 1024
@@ -113,14 +116,24 @@ class JwksKeys:
         self._fetched_at: float | None = None
         self._attempted_at: float | None = None
         self._inflight: asyncio.Task[None] | None = None
+        self._closed = False
 
     async def key(self, algorithm: str, kid: str | None) -> AllowedPublicKeys:
         """The key the token's `kid` names, if it verifies `algorithm`; fetches the key set when due."""
         if kid is None:
             raise Unauthenticated("the token does not name its signing key (no 'kid' header)", reason="unknown_key")
-        if self._due(kid):
-            await self._refresh()
         found = self._keys.get(kid)
+        if found is None:
+            # Perhaps the provider rotated its keys: worth waiting for, joining the fetch in flight if any.
+            if self._may_fetch():
+                self._start_fetch()
+            if self._inflight is not None:
+                # Not cancelled with this request (asyncio.wait leaves it running): others may wait for it too.
+                await asyncio.wait((self._inflight,))
+            found = self._keys.get(kid)
+        elif self._stale() and self._may_fetch():
+            # The cached key answers now; waiting here would stall every request for up to the timeout.
+            self._start_fetch()
         if found is None:
             raise Unauthenticated(f"the token's signing key {kid[:100]!r} is not one of the identity provider's keys",
                                   reason="unknown_key")
@@ -129,21 +142,28 @@ class JwksKeys:
                                   reason="unsupported_algorithm")
         return found.key
 
-    def _due(self, kid: str) -> bool:
-        now = self._clock()
-        fresh = self._fetched_at is not None and now - self._fetched_at < self.cache_seconds
-        if kid in self._keys and fresh:
-            return False
-        if self._inflight is not None:
-            return True
-        return self._attempted_at is None or now - self._attempted_at >= self.refresh_seconds
+    async def aclose(self) -> None:
+        """Cancels a fetch in flight and starts no more; called when the app shuts down."""
+        self._closed = True
+        inflight, self._inflight = self._inflight, None
+        if inflight is not None:
+            inflight.cancel()
+            # wait(), not `await inflight`: its CancelledError is expected, ours (if the shutdown is cut short) not.
+            await asyncio.wait((inflight,))
 
-    async def _refresh(self) -> None:
-        if self._inflight is None:
-            self._attempted_at = self._clock()
-            self._inflight = asyncio.get_running_loop().create_task(self._fetch_and_store())
-        # Shielded: a client that hangs up must not cancel the fetch other requests are waiting for.
-        await asyncio.shield(self._inflight)
+    def _stale(self) -> bool:
+        return self._fetched_at is None or self._clock() - self._fetched_at >= self.cache_seconds
+
+    def _may_fetch(self) -> bool:
+        """No fetch in flight, and the last one began at least a refresh interval ago."""
+        if self._closed or self._inflight is not None:
+            return False
+        return self._attempted_at is None or self._clock() - self._attempted_at >= self.refresh_seconds
+
+    def _start_fetch(self) -> None:
+        self._attempted_at = self._clock()
+        # Held in self._inflight until it ends, so the task is neither collected early nor left behind at close.
+        self._inflight = asyncio.get_running_loop().create_task(self._fetch_and_store(), name=f"JWKS {self.url}")
 
     async def _fetch_and_store(self) -> None:
         try:
@@ -157,7 +177,8 @@ class JwksKeys:
             self._fetched_at = self._clock()
             log.info("fetched %d JWKS keys from %s: %s", len(keys), self.url, ", ".join(keys))
         finally:
-            self._inflight = None
+            if self._inflight is asyncio.current_task():
+                self._inflight = None
 
     async def _fetch(self) -> dict[str, SigningKey]:
         body = bytearray()

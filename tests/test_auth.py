@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import re
+import stat
+import threading
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -18,8 +22,10 @@ from asyncpg.connection import LoggedQuery
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from gateway.auth import claim_at, principal_from_claims
+from gateway.auth import DEV_SECRET_FILE, claim_at, dev_secret, principal_from_claims, signing_secret, verifier_for
+from gateway.errors import ConfigurationError
 from gateway.ids import encode_id
+from gateway.settings import Settings
 from tests.conftest import TEST_JWT_SECRET, GatewayFactory, LiveGateway, TestDatabase
 from tests.factories import make_user
 from tests.resolvers.floor import Floor, build_floor
@@ -254,6 +260,77 @@ def test_claim_paths_try_the_whole_key_then_dotted_prefixes_longest_first(path: 
         "https://idp.example/claims": {"tenant": "namespaced object"},
     }
     assert claim_at(token_claims, path) == expected
+
+
+BASE_ENV = {"DATABASE_URL": "postgresql://x@127.0.0.1/x"}
+
+
+@pytest.mark.parametrize(("secret", "accepted"), [
+    ("x" * 31, False), ("correct horse battery staple", False), ("x" * 32, True), ("é" * 16, True)])
+def test_an_hs256_secret_shorter_than_32_bytes_is_refused_for_verifying_and_minting(secret: str,
+                                                                                    accepted: bool) -> None:
+    settings = Settings.from_env({**BASE_ENV, "CALLPULSE_JWT_SECRET": secret})
+    if accepted:
+        assert verifier_for(settings).sources
+        assert signing_secret(settings) == secret
+        return
+    for use in (verifier_for, signing_secret):
+        with pytest.raises(ConfigurationError, match=r"CALLPULSE_JWT_SECRET is \d+ bytes; .* at least 32"):
+            use(settings)
+
+
+def test_a_public_key_without_an_issuer_is_accepted_with_a_warning(
+    rsa_keys: tuple[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    _, public = rsa_keys
+    with caplog.at_level(logging.WARNING, logger="gateway.auth"):
+        verifier_for(Settings.from_env({**BASE_ENV, "CALLPULSE_JWT_PUBLIC_KEY": public}))
+        assert "without CALLPULSE_JWT_ISSUER" in caplog.text
+        caplog.clear()
+        verifier_for(Settings.from_env({**BASE_ENV, "CALLPULSE_JWT_PUBLIC_KEY": public,
+                                        "CALLPULSE_JWT_ISSUER": "https://idp.example"}))
+        assert caplog.text == ""
+
+
+def test_the_development_secret_is_made_once_readable_by_its_owner_only(tmp_path: Path) -> None:
+    first = dev_secret(tmp_path / "data")
+    assert len(first.encode()) >= 32
+    assert dev_secret(tmp_path / "data") == first
+    path = tmp_path / "data" / DEV_SECRET_FILE
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    # nothing staged is left behind
+    assert [p.name for p in (tmp_path / "data").iterdir()] == [DEV_SECRET_FILE]
+
+
+def test_concurrent_first_runs_all_read_the_same_development_secret(tmp_path: Path) -> None:
+    # given many processes' first runs at once (threads here: the file system is what they share)
+    runs = 16
+    start = threading.Barrier(runs)
+    secrets: list[str] = []
+
+    def first_run() -> None:
+        start.wait()
+        secrets.append(dev_secret(tmp_path / "data"))
+
+    threads = [threading.Thread(target=first_run) for _ in range(runs)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # then every one read the one secret that was kept, never an empty or partial one
+    assert len(secrets) == runs
+    assert len(set(secrets)) == 1
+    assert secrets[0] == (tmp_path / "data" / DEV_SECRET_FILE).read_text()
+    assert len(secrets[0]) >= 32
+
+
+def test_an_empty_development_secret_is_refused_not_used_as_a_key(tmp_path: Path) -> None:
+    # given the file an older gateway left behind when stopped between creating and writing it
+    (tmp_path / DEV_SECRET_FILE).touch(mode=0o600)
+    settings = Settings.from_env({"CALLPULSE_DATA_DIR": str(tmp_path)})
+    for use in (dev_secret, lambda _: verifier_for(settings), lambda _: signing_secret(settings)):
+        with pytest.raises(ConfigurationError, match="is empty; delete it"):
+            use(tmp_path)
 
 
 EXTERNAL_VIEW = """

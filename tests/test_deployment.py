@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from gateway.app import create_app
+from gateway.auth import verifier_for
 from gateway.cli import _parser
 from gateway.settings import Settings
 
@@ -26,6 +27,12 @@ SETTINGS_SOURCE: Final = (ROOT / "gateway" / "settings.py").read_text()
 VARIABLE: Final = re.compile(r"\b(?:CALLPULSE_[A-Z0-9_]+|DATABASE_URL)\b")
 # Variables of the official postgres image, not of the gateway.
 POSTGRES_IMAGE_VARIABLES: Final = {"POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB"}
+# Compose's `${NAME}`, `${NAME:?message}`, `${NAME:-default}` (and the forms without the colon).
+INTERPOLATION: Final = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[?-])([^}]*))?\}")
+# What an operator's `.env` beside compose.yaml holds: the secrets compose.yaml asks for.
+DOT_ENV: Final = {"POSTGRES_PASSWORD": "0wner-pw-4f9c2a", "CALLPULSE_APP_DB_PASSWORD": "g4teway-pw-81d0e3",
+                  "CALLPULSE_JWT_SECRET": "9b1d3f5a7c9e0b2d4f6a8c0e2b4d6f8a0c2e4b6d"}
+SECRET_NAME: Final = re.compile(r"PASSWORD|SECRET")
 
 
 def dockerfile_instructions() -> list[tuple[str, str]]:
@@ -51,8 +58,39 @@ def dockerfile_env() -> dict[str, str]:
     return env
 
 
-def compose() -> dict[str, Any]:
+class ComposeStops(Exception):
+    """`docker compose` refuses to start: a `${NAME:?message}` variable is unset."""
+
+
+def interpolate(value: Any, env: dict[str, str]) -> Any:
+    """`value` with compose's variable interpolation applied to every string in it, as `docker compose` does."""
+    if isinstance(value, dict):
+        return {k: interpolate(v, env) for k, v in value.items()}
+    if isinstance(value, list):
+        return [interpolate(v, env) for v in value]
+    if not isinstance(value, str):
+        return value
+
+    def substitute(match: re.Match[str]) -> str:
+        name, operator, argument = match.groups()
+        given = env.get(name)
+        if given is not None and (given or not (operator or "").startswith(":")):
+            return given
+        if operator and operator.endswith("?"):
+            raise ComposeStops(f"{name}: {argument}")
+        return argument if operator else ""
+
+    return INTERPOLATION.sub(substitute, value)
+
+
+def raw_compose() -> dict[str, Any]:
     loaded: dict[str, Any] = yaml.safe_load((ROOT / "compose.yaml").read_text())
+    return loaded
+
+
+def compose(env: dict[str, str] = DOT_ENV) -> dict[str, Any]:
+    """compose.yaml as `docker compose` sees it with `env` (by default the operator's `.env`)."""
+    loaded: dict[str, Any] = interpolate(raw_compose(), env)
     return loaded
 
 
@@ -126,8 +164,30 @@ def test_compose_runs_the_gateway_against_its_postgres_with_documented_variables
     assert database.password == db["environment"]["POSTGRES_PASSWORD"]
     assert database.path == "/" + db["environment"]["POSTGRES_DB"]
     assert set(db["environment"]) <= POSTGRES_IMAGE_VARIABLES
-    # Settings accept what compose passes.
-    Settings.from_env({k: str(v) for k, v in env.items()})
+    # Settings accept what compose passes, and so does the token verifier (a long enough HS256 secret).
+    verifier_for(Settings.from_env({k: str(v) for k, v in env.items()}))
+
+
+def test_compose_ships_no_secret_and_refuses_to_start_without_each_one() -> None:
+    services = raw_compose()["services"]
+    # given every password and secret compose passes, the database URL's password among them
+    raw: dict[str, str] = {f"{service}.{name}": str(value) for service in ("db", "gateway")
+                           for name, value in services[service]["environment"].items() if SECRET_NAME.search(name)}
+    # (not urlsplit: the `?` of `${NAME:?…}` would start the URL's query)
+    url_password = re.fullmatch(r"postgresql://[^:/]+:(.*)@[^@]+", services["gateway"]["environment"]["DATABASE_URL"])
+    raw["gateway.DATABASE_URL password"] = url_password.group(1) if url_password else ""
+    assert len(raw) == 4, raw
+    for where, value in raw.items():
+        # then each one is the operator's, required: no default to fall back on
+        match = INTERPOLATION.fullmatch(value)
+        assert match, f"{where} must be ${{NAME:?message}}, not {value!r}"
+        assert match.group(2) == ":?", f"{where} must be ${{NAME:?message}}, not {value!r}"
+    for name in DOT_ENV:
+        # and compose stops, naming what to set, when any one is missing
+        with pytest.raises(ComposeStops, match=name):
+            compose({k: v for k, v in DOT_ENV.items() if k != name})
+    with pytest.raises(ComposeStops, match="at least 32 bytes"):
+        compose({**DOT_ENV, "CALLPULSE_JWT_SECRET": ""})
 
 
 def test_compose_command_parses_and_its_port_and_probe_match() -> None:
