@@ -25,9 +25,11 @@ from gateway import db as dbmod
 from gateway.app import create_app
 from gateway.auth import mint_token
 from gateway.db import QueryLogger
+from gateway.engine import observe
 from gateway.migrations import migrate
 from gateway.settings import DEFAULT_APP_ROLE, Settings
 from tests.browser import browser, browser_page, page_server  # noqa: F401  (fixtures: a real browser)
+from tests.engine.coverage import RECORD, EngineRecord
 
 # Property tests: a lighter profile on CI keeps the suite well inside its time budget.
 hypothesis_settings.register_profile("dev", max_examples=25, deadline=None)
@@ -68,6 +70,17 @@ def _no_shadow_mismatch(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
     mismatches = [r.getMessage() for r in caplog.records if r.name == "gateway.engine.extension"
                   and r.levelname == "ERROR"]
     assert not mismatches, "shadow executor mismatch:\n" + "\n".join(mismatches)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def engine_record(request: pytest.FixtureRequest) -> Iterator[EngineRecord]:
+    """Watches the planned engine for the whole session: the fields it ran, the operations it left to graphql-core
+    (checked when the session ends, see tests/engine/coverage.py)."""
+    record = EngineRecord()
+    request.config.stash[RECORD] = record
+    previous = observe.watch(record)
+    yield record
+    observe.watch(previous)
 
 
 @pytest.fixture(scope="session")

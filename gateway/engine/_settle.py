@@ -30,6 +30,9 @@ async def settle(coroutines: Sequence[Coroutine[Any, Any, Any]]) -> list[Any]:
     results: list[Any] = [None] * len(coroutines)
     remaining = len(coroutines)
     finished = loop.create_future()
+    # What each coroutine waits on, and the end of all of them once the caller has been cancelled.
+    waiting: list[asyncio.Future[Any] | None] = [None] * len(coroutines)
+    unwound = loop.create_future()
     context = contextvars.copy_context()
 
     def step(index: int) -> None:
@@ -47,6 +50,7 @@ async def settle(coroutines: Sequence[Coroutine[Any, Any, Any]]) -> list[Any]:
             if getattr(yielded, "_asyncio_future_blocking", False):
                 # What Task.__step does with a future it was handed: wait for it, then step again.
                 yielded._asyncio_future_blocking = False
+                waiting[index] = yielded
                 yielded.add_done_callback(lambda _: step(index), context=context)
                 return
             if yielded is None:
@@ -55,8 +59,10 @@ async def settle(coroutines: Sequence[Coroutine[Any, Any, Any]]) -> list[Any]:
             coroutine.close()
             results[index] = Raised(RuntimeError(f"a resolver yielded {yielded!r}, not a future"))
         remaining -= 1
-        if remaining == 0 and not finished.done():
-            finished.set_result(None)
+        if remaining == 0:
+            for done in (finished, unwound):
+                if not done.done():
+                    done.set_result(None)
 
     if not coroutines:
         return results
@@ -65,8 +71,14 @@ async def settle(coroutines: Sequence[Coroutine[Any, Any, Any]]) -> list[Any]:
     try:
         await finished
     except asyncio.CancelledError:
-        for coroutine in coroutines:
-            coroutine.close()
+        # As a Task is cancelled: the future each coroutine waits on is cancelled, so it resumes with the
+        # CancelledError where it waits and unwinds (asyncpg cancels its statement in the server; closing the
+        # coroutine instead would leave the statement running and its connection busy).
+        for future in waiting:
+            if future is not None:
+                future.cancel()
+        if remaining:
+            await unwound
         raise
     for result in results:
         if isinstance(result, asyncio.CancelledError):

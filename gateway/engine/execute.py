@@ -176,16 +176,7 @@ class _Run:
                 pending.append(len(values))
             values.append(value)
         if pending:
-            coroutines = [i for i in pending if inspect.iscoroutine(values[i])]
-            others = [i for i in pending if not inspect.iscoroutine(values[i])]
-            for i, value in zip(coroutines, await settle([values[i] for i in coroutines]), strict=True):
-                values[i] = _Failure(value.error) if isinstance(value, Raised) else value
-            if others:
-                awaited = await asyncio.gather(*(values[i] for i in others), return_exceptions=True)
-                for i, value in zip(others, awaited, strict=True):
-                    if isinstance(value, asyncio.CancelledError):
-                        raise value
-                    values[i] = _Failure(value) if isinstance(value, BaseException) else value
+            await _await_all(values, pending)
         return values
 
     async def _call_batch(self, fp: FieldPlan, objects: Sequence[Any], kwargs: dict[str, Any], resolver: Any
@@ -212,6 +203,7 @@ class _Run:
         inner: GraphQLOutputType = type_.of_type if isinstance(type_, GraphQLNonNull) else type_
         out: list[Any] = [None] * len(values)
         todo: list[int] = []
+        mark = len(self.errors.found)
         for i, value in enumerate(values):
             if isinstance(value, _Failure):
                 out[i] = self._fail(fp, value.error, paths[i], non_null)
@@ -227,6 +219,10 @@ class _Run:
             return out
         if isinstance(inner, GraphQLScalarType | GraphQLEnumType):
             self._complete_leaves(fp, inner, values, paths, todo, out, non_null)
+            if len(self.errors.found) - mark > 1:
+                # graphql-core completes leaves in order, so the error it keeps for a null is the first position's;
+                # the loop above recorded nulls and exceptions before these coercion errors.
+                self.errors.found[mark:] = sorted(self.errors.found[mark:], key=lambda found: _order(found[1]))
         elif isinstance(inner, GraphQLList):
             await self._complete_lists(fp, inner, values, paths, todo, out, non_null)
         elif isinstance(inner, GraphQLObjectType):
@@ -286,6 +282,10 @@ class _Run:
                 items.append(item)
                 item_paths.add(i, index)
             spans.append((i, start, len(items)))
+        # graphql-core awaits items that are awaitables (a list of coroutines, say); so does the engine.
+        awaitables = [j for j, item in enumerate(items) if inspect.isawaitable(item)]
+        if awaitables:
+            await _await_all(items, awaitables)
         completed = await self.complete(fp, item_type, items, item_paths) if items else []
         for i, start, end in spans:
             chunk = completed[start:end]
@@ -352,6 +352,20 @@ def _strawberry_class(type_: GraphQLObjectType) -> type | None:
     return origin if isinstance(origin, type) and not getattr(definition, "is_graphql_generic", False) else None
 
 
+async def _await_all(values: list[Any], pending: Sequence[int]) -> None:
+    """Replaces the awaitables at `pending` by their results (a _Failure for an exception), all awaited together."""
+    coroutines = [i for i in pending if inspect.iscoroutine(values[i])]
+    others = [i for i in pending if not inspect.iscoroutine(values[i])]
+    for i, value in zip(coroutines, await settle([values[i] for i in coroutines]), strict=True):
+        values[i] = _Failure(value.error) if isinstance(value, Raised) else value
+    if others:
+        awaited = await asyncio.gather(*(values[i] for i in others), return_exceptions=True)
+        for i, value in zip(others, awaited, strict=True):
+            if isinstance(value, asyncio.CancelledError):
+                raise value
+            values[i] = _Failure(value) if isinstance(value, BaseException) else value
+
+
 class _FieldPaths(Sequence[Path]):
     """The paths of one field under each parent, made only when asked for (errors, objects below)."""
 
@@ -387,6 +401,11 @@ class _ItemPaths(Sequence[Path]):
 
     def __getitem__(self, index: int) -> Path:  # type: ignore[override]
         return self.lists[self.owners[index]].add_key(self.indexes[index], None)
+
+
+def _order(path: tuple[str | int, ...]) -> tuple[tuple[int, str | int], ...]:
+    """Sorts the paths of one level by position (keys and indexes never compared with each other)."""
+    return tuple((0, s) if isinstance(s, int) else (1, s) for s in path)
 
 
 def _key(path: Path | None, key: str) -> Path:
