@@ -22,6 +22,7 @@ from gateway.auth import READERS, Principal, Role
 from gateway.db import TenantSession
 from gateway.errors import Forbidden, Unauthenticated
 from gateway.graphql_errors import masked_internal_error
+from gateway.limits import OperationLimits
 from gateway.loaders import Loaders
 
 
@@ -50,6 +51,8 @@ class Context:
     # Which executor answers operations (CALLPULSE_EXECUTOR), and whether graphql-core shadows it (tests).
     executor: str = "planned"
     shadow: bool = False
+    # Cost budget, time budget and token limit of each operation (gateway/limits.py).
+    limits: OperationLimits = field(default_factory=OperationLimits)
 
     def require(self, *roles: Role) -> Principal:
         """The principal, if it holds one of `roles` (any role when none are given); else an error."""

@@ -17,11 +17,12 @@ import atexit
 import contextlib
 import json
 import logging
+import math
 import os
 import signal
 import threading
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,6 +54,10 @@ PID_CLOCK_SLACK_SECONDS: Final = 1.0
 STOP_SIGNALS: Final = frozenset({signal.SIGINT, signal.SIGTERM})
 
 SET_TENANT: Final = "SELECT set_config('app.tenant_id', $1::text, true)"
+# The same, with the operation's time budget for each of its statements (milliseconds), in the one round trip.
+SET_TENANT_AND_TIMEOUT: Final = ("SELECT set_config('app.tenant_id', $1::text, true), "
+                                  "set_config('statement_timeout', $2::text, true)")
+SET_STATEMENT_TIMEOUT: Final = "SELECT set_config('statement_timeout', $1::text, true)"
 ROLE_EXISTS: Final = "SELECT EXISTS (SELECT FROM pg_roles WHERE rolname = $1)"
 DATABASE_EXISTS: Final = "SELECT EXISTS (SELECT FROM pg_database WHERE datname = $1)"
 # The request role must be filtered by RLS: no superuser, no BYPASSRLS, and owner of no table.
@@ -334,6 +339,15 @@ class TenantSession:
         self._tx: Any = None
         self._lock = asyncio.Lock()
         self._closed = False
+        self._statement_timeout_ms: int | None = None
+        self._statement_tasks: set[asyncio.Task[Any]] = set()
+
+    async def limit_statements(self, seconds: float) -> None:
+        """Cancels, in the server, any later statement of the transaction running longer than `seconds`."""
+        async with self._lock:
+            self._statement_timeout_ms = max(1, math.ceil(seconds * 1000))
+            if self._conn is not None:
+                await self._conn.execute(SET_STATEMENT_TIMEOUT, f"{self._statement_timeout_ms}ms")
 
     async def _connection(self) -> asyncpg.Connection:
         if self._closed:
@@ -343,7 +357,11 @@ class TenantSession:
             try:
                 tx = conn.transaction()
                 await tx.start()
-                await conn.execute(SET_TENANT, str(self.tenant_id))
+                if self._statement_timeout_ms is None:
+                    await conn.execute(SET_TENANT, str(self.tenant_id))
+                else:
+                    await conn.execute(SET_TENANT_AND_TIMEOUT, str(self.tenant_id),
+                                       f"{self._statement_timeout_ms}ms")
             except BaseException:
                 await self._pool.release(conn)
                 raise
@@ -351,26 +369,43 @@ class TenantSession:
         connection: asyncpg.Connection = self._conn
         return connection
 
+    @contextlib.asynccontextmanager
+    async def _statement(self) -> AsyncIterator[asyncpg.Connection]:
+        """The connection for one statement at a time; meanwhile the task running or awaiting it is known."""
+        task = asyncio.current_task()
+        if task is not None:
+            self._statement_tasks.add(task)
+        try:
+            async with self._lock:
+                yield await self._connection()
+        finally:
+            if task is not None:
+                self._statement_tasks.discard(task)
+
+    def cancel_statements(self) -> None:
+        """Cancels the other tasks running or awaiting a statement here: an abandoned operation's DataLoaders."""
+        # asyncpg cancels a cancelled task's statement in the server too (it sends the cancel request).
+        current = asyncio.current_task()
+        for task in list(self._statement_tasks):
+            if task is not current:
+                task.cancel()
+
     async def fetch(self, query: str, *args: object) -> list[asyncpg.Record]:
-        async with self._lock:
-            conn = await self._connection()
+        async with self._statement() as conn:
             rows: list[asyncpg.Record] = await conn.fetch(query, *args)
             return rows
 
     async def fetchrow(self, query: str, *args: object) -> asyncpg.Record | None:
-        async with self._lock:
-            conn = await self._connection()
+        async with self._statement() as conn:
             row: asyncpg.Record | None = await conn.fetchrow(query, *args)
             return row
 
     async def fetchval(self, query: str, *args: object) -> Any:
-        async with self._lock:
-            conn = await self._connection()
+        async with self._statement() as conn:
             return await conn.fetchval(query, *args)
 
     async def execute(self, query: str, *args: object) -> str:
-        async with self._lock:
-            conn = await self._connection()
+        async with self._statement() as conn:
             status: str = await conn.execute(query, *args)
             return status
 

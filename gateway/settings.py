@@ -11,6 +11,11 @@ from gateway.cors import parse_origin
 from gateway.errors import ConfigurationError
 
 DEFAULT_APP_ROLE = "callpulse_gateway"
+# What one operation may take; README "Limits" explains each (gateway/limits.py, gateway/cost.py).
+DEFAULT_QUERY_COST_BUDGET = 1_000_000
+DEFAULT_OPERATION_TIMEOUT_SECONDS = 10.0
+DEFAULT_QUERY_MAX_TOKENS = 5000
+DEFAULT_GRAPHQL_MAX_BYTES = 2 * 1024 * 1024
 
 
 def _flag(value: str | None, default: bool) -> bool:
@@ -37,6 +42,20 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
         return float(raw)
     except ValueError:
         raise ConfigurationError(f"{name} must be a number, got {raw!r}") from None
+
+
+def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    value = _int(env, name, default)
+    if value < 1:
+        raise ConfigurationError(f"{name} must be a positive integer, got {value}")
+    return value
+
+
+def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:
+    value = _float(env, name, default)
+    if not 0 < value < float("inf"):
+        raise ConfigurationError(f"{name} must be a positive number of seconds, got {env.get(name)!r}")
+    return value
 
 
 def _choice(env: Mapping[str, str], name: str, allowed: tuple[str, ...], default: str) -> str:
@@ -114,6 +133,12 @@ class Settings:
     # (the test suite) graphql-core also runs each operation and any difference is an error.
     executor: str = "planned"
     executor_shadow: bool = False
+    # What one operation may take (gateway/limits.py, gateway/cost.py): its estimated cost, its running time
+    # (updateTenantSettings exempt), its document's tokens, and the bytes of a /graphql body or websocket message.
+    query_cost_budget: int = DEFAULT_QUERY_COST_BUDGET
+    operation_timeout_seconds: float = DEFAULT_OPERATION_TIMEOUT_SECONDS
+    query_max_tokens: int = DEFAULT_QUERY_MAX_TOKENS
+    graphql_max_bytes: int = DEFAULT_GRAPHQL_MAX_BYTES
 
     @property
     def embedded(self) -> bool:
@@ -159,4 +184,9 @@ class Settings:
             ws_init_timeout_seconds=ws_init_timeout,
             executor=_choice(env, "CALLPULSE_EXECUTOR", ("planned", "graphql-core"), "planned"),
             executor_shadow=_flag(env.get("CALLPULSE_EXECUTOR_SHADOW"), False),
+            query_cost_budget=_positive_int(env, "CALLPULSE_QUERY_COST_BUDGET", DEFAULT_QUERY_COST_BUDGET),
+            operation_timeout_seconds=_positive_float(env, "CALLPULSE_OPERATION_TIMEOUT_SECONDS",
+                                                      DEFAULT_OPERATION_TIMEOUT_SECONDS),
+            query_max_tokens=_positive_int(env, "CALLPULSE_QUERY_MAX_TOKENS", DEFAULT_QUERY_MAX_TOKENS),
+            graphql_max_bytes=_positive_int(env, "CALLPULSE_GRAPHQL_MAX_BYTES", DEFAULT_GRAPHQL_MAX_BYTES),
         )

@@ -1,7 +1,9 @@
 """The /graphql endpoint: token check before anything runs, then Strawberry with our Context.
 
 Strawberry's refusals of a request (unparseable body, no query, a mutation over GET, …) are answered as
-GraphQL-shaped JSON with a code, keeping their HTTP status; websockets are gateway/websocket.py.
+GraphQL-shaped JSON with a code, keeping their HTTP status; websockets are gateway/websocket.py. A body over
+CALLPULSE_GRAPHQL_MAX_BYTES is refused with 413 as soon as it is known to be: from its Content-Length, or
+while it is read.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any, Final
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError, MissingQueryError
@@ -29,6 +31,7 @@ from strawberry.types.graphql import OperationType
 from gateway.auth import TokenVerifier, bearer_token
 from gateway.context import Context
 from gateway.errors import ErrorCode, Unauthenticated
+from gateway.limits import OperationLimits
 from gateway.logs import request_id_var
 from gateway.responses import error_response, unauthenticated_response
 from gateway.websocket import LegacyWSHandler, TransportWSHandler, WebSocketAdapter
@@ -43,6 +46,42 @@ def _wants_ide(request: Request) -> bool:
     accept = request.headers.get("accept", "")
     return request.method == "GET" and "query" not in request.query_params and "text/html" in accept
 
+
+
+class BodyTooLarge(Exception):
+    """The request body is over its limit (declared or counted while reading)."""
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The body, read only while it stays within `limit` bytes: a declared length over it is refused unread."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def replaying(body: bytes, receive: Receive) -> Receive:
+    """An ASGI receive that hands out the body already read, then what the client sends next (a disconnect)."""
+    pending = [{"type": "http.request", "body": body, "more_body": False}]
+
+    async def replay() -> Message:
+        return pending.pop() if pending else await receive()
+
+    return replay
+
+
+def body_too_large_response(limit: int) -> Response:
+    """HTTP 413, as POST /api/v1/events answers it."""
+    return error_response(413, ErrorCode.BAD_USER_INPUT,
+                          f"the body exceeds {limit} bytes; send less (large batches of events: POST /api/v1/events)",
+                          reason="body_too_large", limit=limit)
 
 
 def refusal_response(error: HTTPException) -> Response:
@@ -90,6 +129,14 @@ class GraphQLView(GraphQL[Context, None]):
                 except Unauthenticated as e:
                     await unauthenticated_response(e)(scope, receive, send)
                     return
+            if request.method == "POST":
+                limit = request.app.state.settings.graphql_max_bytes
+                try:
+                    body = await read_body(request, limit)
+                except BodyTooLarge:
+                    await body_too_large_response(limit)(scope, receive, send)
+                    return
+                request = Request(scope, replaying(body, receive))
             try:
                 response = await self.run(request)
             except HTTPException as e:
@@ -147,6 +194,9 @@ class GraphQLView(GraphQL[Context, None]):
             response=response,
             executor=settings.executor,
             shadow=settings.executor_shadow,
+            limits=OperationLimits(cost_budget=settings.query_cost_budget,
+                                   timeout_seconds=settings.operation_timeout_seconds,
+                                   max_tokens=settings.query_max_tokens),
         )
 
     async def on_ws_connect(self, context: Context) -> dict[str, object] | None:

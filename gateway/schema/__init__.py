@@ -6,14 +6,15 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.extensions import ValidationCache
 from strawberry.types import ExecutionContext
 
 from gateway.context import Context, OperationScopeExtension
+from gateway.cost import QueryCost
 from gateway.engine.extension import PlannedExecution
 from gateway.engine.plan import PlanCache
 from gateway.graphql_errors import ErrorCodeExtension
-from gateway.limits import QuerySizeLimit
+from gateway.limits import DocumentParser, OperationTimeBudget, QuerySizeLimit
 from gateway.loaders.call import CallOrder
 from gateway.loaders.lead import LeadOrder
 from gateway.loaders.task import TaskOrder
@@ -203,10 +204,11 @@ def build_schema(**kwargs: Any) -> strawberry.Schema:
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        # The caches skip parsing and validating a document seen before (dashboards repeat theirs).
-        extensions=[ErrorCodeExtension, lambda: ParserCache(maxsize=256),
-                    lambda: ValidationCache(maxsize=256), QuerySizeLimit,
-                    OperationScopeExtension, PlannedExecution],
+        # Parsing (within the document limits) and validation are cached per document: dashboards repeat theirs.
+        # Then the cost is checked against the budget, before the operation's transaction sees any SQL; the time
+        # budget runs inside that transaction and around the execution (gateway/limits.py, gateway/cost.py).
+        extensions=[ErrorCodeExtension, DocumentParser, lambda: ValidationCache(maxsize=256), QuerySizeLimit,
+                    QueryCost, OperationScopeExtension, OperationTimeBudget, PlannedExecution],
         # Types reachable only through `node(id:)` must still be in the schema.
         types=[Agent, Team, Campaign, Lead, Call, Task, Tenant, *METRICS_TYPES],
         # Lists of plain scalars (series values) are coerced in one pass: see _execution.py.
