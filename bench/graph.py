@@ -5,7 +5,7 @@ query in-process (schema.execute) and over HTTP (a gateway subprocess), and prin
 statements one request sends, and the ratio of the whole GraphQL request to replaying exactly those statements
 with asyncpg (same connection pool, same transaction and tenant setting).
 
-    python bench/graph.py [--keep NAME | --reuse NAME] [--iterations 200]
+    python bench/graph.py [--keep NAME | --reuse NAME] [--iterations 200] [--executor planned|graphql-core]
 
 Seeding 5M calls takes several minutes: `--keep NAME` keeps the database under that name, `--reuse NAME`
 benchmarks an already seeded one (and keeps it); without either the scratch database is dropped at the end.
@@ -102,7 +102,7 @@ async def timed(run: Callable[[], Awaitable[None]], warmup: int, iterations: int
     return samples
 
 
-async def prepare(server_url: str, name: str, reuse: bool) -> str:
+async def prepare(server_url: str, name: str, reuse: bool, options: SeedOptions = OPTIONS) -> str:
     """A migrated, seeded database `name` (seeded now unless reused); returns its DSN."""
     dsn = dsn_with(server_url, database=name)
     server = await asyncpg.connect(server_url)
@@ -119,8 +119,8 @@ async def prepare(server_url: str, name: str, reuse: bool) -> str:
         await migrate(conns[0])
         await ensure_request_role(conns[0], DEFAULT_APP_ROLE, None)
         if not reuse:
-            print(f"seeding      {OPTIONS}")
-            report = await seed_database(conns[0], OPTIONS, extra_connections=conns[1:])
+            print(f"seeding      {options}")
+            report = await seed_database(conns[0], options, extra_connections=conns[1:])
             await conns[0].execute("ANALYZE")
             print(f"seeded       {report.total_rows:,} rows in {report.seconds:.0f} s "
                   f"({report.rows_per_second:,.0f} rows/s)")
@@ -131,9 +131,9 @@ async def prepare(server_url: str, name: str, reuse: bool) -> str:
     return dsn
 
 
-async def in_process(dsn: str, tenant: uuid.UUID, warmup: int, iterations: int
-                     ) -> tuple[list[float], list[LoggedQuery], Any]:
-    """Latencies of schema.execute, and the statements (with arguments) of one execution."""
+async def in_process(dsn: str, tenant: uuid.UUID, warmup: int, iterations: int, executor: str = "planned",
+                     query: str = DASHBOARD) -> tuple[list[float], list[LoggedQuery], Any]:
+    """Latencies of schema.execute with `executor`, and the statements (with arguments) of one execution."""
     captured: list[LoggedQuery] = []
     pool = await create_pool(dsn_with(dsn, user=DEFAULT_APP_ROLE), min_size=1, max_size=2,
                              query_logger=captured.append)
@@ -142,10 +142,10 @@ async def in_process(dsn: str, tenant: uuid.UUID, warmup: int, iterations: int
 
     async def run() -> None:
         nonlocal data
-        result = await schema.execute(DASHBOARD, context_value=Context(pool=pool, request_id="bench",
-                                                                       principal=principal))
+        result = await schema.execute(query, context_value=Context(pool=pool, request_id="bench",
+                                                                   principal=principal, executor=executor))
         if result.errors:
-            raise RuntimeError(f"the dashboard query failed: {result.errors}")
+            raise RuntimeError(f"the query failed: {result.errors}")
         data = result.data
 
     try:
@@ -174,15 +174,16 @@ async def raw_sql(dsn: str, statements: list[LoggedQuery], warmup: int, iteratio
         await pool.close()
 
 
-def start_gateway(dsn: str) -> subprocess.Popen[bytes]:
+def start_gateway(dsn: str, executor: str = "planned") -> subprocess.Popen[bytes]:
     env = {**os.environ, "DATABASE_URL": dsn, "CALLPULSE_JWT_SECRET": SECRET, "CALLPULSE_PORT": str(PORT),
-           "CALLPULSE_LOG_LEVEL": "WARNING", "CALLPULSE_GRAPHIQL": "false"}
-    return subprocess.Popen([sys.executable, "-m", "gateway.cli", "serve"], env=env, cwd=ROOT)
+           "CALLPULSE_LOG_LEVEL": "WARNING", "CALLPULSE_GRAPHIQL": "false", "CALLPULSE_EXECUTOR": executor}
+    return subprocess.Popen([sys.executable, "-m", "gateway.cli", "serve", "--workers", "1"], env=env, cwd=ROOT)
 
 
-async def over_http(dsn: str, tenant: uuid.UUID, warmup: int, iterations: int) -> list[float]:
-    """Latencies of POST /graphql against a gateway subprocess (its own core, as in production)."""
-    process = start_gateway(dsn)
+async def over_http(dsn: str, tenant: uuid.UUID, warmup: int, iterations: int, executor: str = "planned"
+                    ) -> list[float]:
+    """Latencies of POST /graphql against a gateway subprocess (one worker on its own core)."""
+    process = start_gateway(dsn, executor)
     url = f"http://127.0.0.1:{PORT}"
     token = mint_token(SECRET, tenant_id=tenant, user_id="bench", roles=["admin"])
     try:
@@ -225,6 +226,8 @@ async def main() -> None:
     group.add_argument("--reuse", metavar="NAME", help="benchmark the already seeded database NAME")
     parser.add_argument("--iterations", type=int, default=200)
     parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument("--executor", choices=["planned", "graphql-core"], default="planned",
+                        help="CALLPULSE_EXECUTOR of the gateway (and Context.executor in-process)")
     args = parser.parse_args()
     server_url = os.environ.get("CALLPULSE_BENCH_DATABASE_URL", DEFAULT_URL)
     name = args.reuse or args.keep or f"graphbench_{uuid.uuid4().hex[:8]}"
@@ -239,9 +242,9 @@ async def main() -> None:
         print(f"tenant       {tenant} ({agents} agents), range {FROM} .. {TO}")
 
         floor = await timed(lambda: run_floor(DASHBOARD), args.warmup, args.iterations)
-        graph, statements, data = await in_process(dsn, tenant, args.warmup, args.iterations)
+        graph, statements, data = await in_process(dsn, tenant, args.warmup, args.iterations, args.executor)
         raw = await raw_sql(dsn, statements, args.warmup, args.iterations)
-        http = await over_http(dsn, tenant, args.warmup, args.iterations)
+        http = await over_http(dsn, tenant, args.warmup, args.iterations, args.executor)
     finally:
         if not (args.keep or args.reuse):
             server = await asyncpg.connect(server_url)
@@ -260,6 +263,7 @@ async def main() -> None:
     print(f"statements   {len(body)} per request (+ BEGIN/COMMIT); as seen by the resolvers in one run:")
     for s in body:
         print(f"  {s.elapsed * 1000:7.2f} ms  {' '.join(s.query.split())[:110]}")
+    print(f"executor     {args.executor}")
     print(f"iterations   {args.iterations} after {args.warmup} warm-up, one request at a time")
     print(f"in-process   p50 {in_p50:6.1f} ms   p99 {in_p99:6.1f} ms   (schema.execute)")
     print(f"HTTP         p50 {http_p50:6.1f} ms   p99 {http_p99:6.1f} ms   (POST /graphql, gateway subprocess)")

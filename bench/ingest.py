@@ -111,7 +111,7 @@ async def prepare(server_dsn: str) -> tuple[str, uuid.UUID, list[uuid.UUID], lis
 def start_gateway(dsn: str, port: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, "DATABASE_URL": dsn, "CALLPULSE_JWT_SECRET": SECRET, "CALLPULSE_PORT": str(port),
            "CALLPULSE_LOG_LEVEL": "WARNING", "CALLPULSE_DB_POOL_MAX": "8"}
-    return subprocess.Popen([sys.executable, "-m", "gateway.cli", "serve"], env=env, cwd=ROOT)
+    return subprocess.Popen([sys.executable, "-m", "gateway.cli", "serve", "--workers", "1"], env=env, cwd=ROOT)
 
 
 async def wait_ready(url: str) -> None:

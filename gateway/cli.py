@@ -42,6 +42,13 @@ LIMIT 1
 HAS_TENANTS: Final = "SELECT EXISTS (SELECT FROM tenants)"
 # For these, SIGTERM is the ordinary way to stop (exit 0); any other command it cuts short fails (128 + 15).
 SERVERS: Final = ("serve", "demo")
+# Connections a client may open (superusers keep their reserve); each worker has its own pools.
+CONNECTIONS_ALLOWED: Final = """
+SELECT current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int
+"""
+# Besides CALLPULSE_DB_POOL_MAX request connections, each process keeps a maintenance pool of up to this many
+# (gateway/app.py, open_database).
+MAINTENANCE_POOL_MAX: Final = 2
 
 
 class Terminated(BaseException):
@@ -80,9 +87,8 @@ def _banner(settings: Settings, base: str, first: asyncpg.Record | None) -> str:
     return "\n".join(lines)
 
 
-async def _demo(settings: Settings, listener: socket.socket) -> None:
-    from gateway.app import create_app  # the schema is slow to import; only serving needs it
-
+async def _demo_data(settings: Settings, listener: socket.socket) -> tuple[str, str]:
+    """Migrations, the demo set if the database has no tenant yet; the admin DSN and the banner."""
     admin_dsn = await common.prepared_admin_dsn(settings)
     conn = await asyncpg.connect(admin_dsn)
     try:
@@ -93,9 +99,51 @@ async def _demo(settings: Settings, listener: socket.socket) -> None:
         first = await conn.fetchrow(FIRST_ADMIN)
     finally:
         await conn.close()
-    banner = _banner(settings, serving.base_url(listener), first)
+    return admin_dsn, _banner(settings, serving.base_url(listener), first)
+
+
+async def _demo(settings: Settings, listener: socket.socket) -> None:
+    from gateway.app import create_app  # the schema is slow to import; only serving needs it
+
+    admin_dsn, banner = await _demo_data(settings, listener)
     await serving.serve(create_app(settings, admin_dsn=admin_dsn), listener,
                         on_ready=lambda: print(banner, flush=True))
+
+
+async def _before_workers(command: str, settings: Settings, listener: socket.socket, workers: int
+                          ) -> tuple[str, str | None]:
+    """What every worker's start-up would do, done once before forking: the demo data, migrations, the request
+    role, partitions, and a look at whether the workers' connections fit the server; the admin DSN and banner."""
+    from gateway.app import open_database
+
+    admin_dsn, banner = (await _demo_data(settings, listener) if command == "demo"
+                         else (await dbmod.resolve_admin_dsn(settings), None))
+    database = await open_database(settings, admin_dsn)
+    try:
+        allowed = await database.admin.fetchval(CONNECTIONS_ALLOWED)
+    finally:
+        await database.close()
+    wanted = workers * (settings.pool_max_size + MAINTENANCE_POOL_MAX)
+    if wanted > allowed:
+        print(f"callpulse: warning: {workers} workers may open {wanted} connections ({workers} × "
+              f"(CALLPULSE_DB_POOL_MAX={settings.pool_max_size} + {MAINTENANCE_POOL_MAX})) but the database "
+              f"server allows {allowed}: lower --workers or CALLPULSE_DB_POOL_MAX, or put a pooler in front",
+              file=sys.stderr)
+    return admin_dsn, banner
+
+
+def _serve_workers(command: str, settings: Settings, listener: socket.socket, workers: int) -> int:
+    from gateway.app import create_app  # imported before forking: the workers share it and start at once
+
+    admin_dsn, banner = asyncio.run(_before_workers(command, settings, listener, workers))
+    worker_settings = dataclasses.replace(settings, migrate_on_start=False)  # done above, once
+    return serving.serve_workers(lambda: create_app(worker_settings, admin_dsn=admin_dsn), listener, workers,
+                                 on_ready=None if banner is None else lambda: print(banner, flush=True))
+
+
+def _default_workers(command: str, settings: Settings) -> int:
+    """`serve` on a database of your own (DATABASE_URL set): one per core; the embedded database and `demo`: 1."""
+    return serving.available_cores() if command == "serve" and not settings.embedded else 1
 
 
 async def _migrate(settings: Settings, show_status: bool) -> None:
@@ -163,6 +211,12 @@ def _positive_seconds(raw: str) -> int:
     return value
 
 
+def _workers(raw: str) -> int:
+    if not raw.isdigit() or int(raw) < 1:
+        raise argparse.ArgumentTypeError(f"not a number of processes (1 or more): {raw!r}")
+    return int(raw)
+
+
 def _port(raw: str) -> int:
     if not raw.isdigit() or not 0 <= int(raw) <= 65535:
         raise argparse.ArgumentTypeError(f"not a TCP port (0-65535): {raw!r}")
@@ -178,6 +232,9 @@ def _parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=text)
         p.add_argument("--host", help="address to listen on (default: CALLPULSE_HOST, else 127.0.0.1)")
         p.add_argument("--port", type=_port, help="port to listen on (default: CALLPULSE_PORT, else 8000)")
+        p.add_argument("--workers", type=_workers,
+                       help="processes serving the port, each with its own pools (default: 1; `serve` with "
+                            "DATABASE_URL set: one per core)")
     m = sub.add_parser("migrate", help="apply pending migrations")
     m.add_argument("--status", action="store_true", help="only show applied and pending migrations")
     s = sub.add_parser("seed", help="load deterministic demo data with COPY")
@@ -211,8 +268,12 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command in SERVERS:
         settings = dataclasses.replace(settings, host=args.host or settings.host,
                                        port=settings.port if args.port is None else args.port)
+        workers = args.workers or _default_workers(args.command, settings)
         # Bound before anything starts: a taken port fails at once, not after migrations and seeding.
-        with serving.listen(settings.host, settings.port) as listener, common.database_server(settings):
+        with serving.listen(settings.host, settings.port, for_workers=workers > 1) as listener, \
+                common.database_server(settings):
+            if workers > 1:
+                return _serve_workers(args.command, settings, listener, workers)
             asyncio.run((_demo if args.command == "demo" else _serve)(settings, listener))
         return 0
     with common.database_server(settings):

@@ -353,7 +353,9 @@ class TenantSession:
         if self._closed:
             raise RuntimeError("the operation's database session is already closed")
         if self._conn is None:
-            conn = await self._pool.acquire()
+            # In a task of its own: the planned engine steps resolvers outside any task, and opening a new pool
+            # connection needs one (asyncpg's connect runs under asyncio.timeout).
+            conn = await asyncio.ensure_future(self._pool.acquire())
             try:
                 tx = conn.transaction()
                 await tx.start()

@@ -483,6 +483,17 @@ def test_workers_default_to_one_per_core_only_for_serve_on_a_database_url() -> N
     assert _default_workers("demo", external) == 1
 
 
+def test_a_port_in_use_fails_at_once_with_several_workers_too() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        out = callpulse("serve", "--workers", "2", "--port", str(port),
+                        env=clean_env(DATABASE_URL=f"postgresql://nobody@127.0.0.1:{free_port()}/x",
+                                      CALLPULSE_JWT_SECRET=TEST_JWT_SECRET))
+    assert out.returncode == 2
+    assert f"port {port} on 127.0.0.1 is already in use" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
 @pytest.mark.parametrize("workers", ["0", "-1", "two"])
 def test_serve_refuses_a_number_of_workers_below_one(workers: str) -> None:
     out = callpulse("serve", "--workers", workers, env=clean_env())
