@@ -65,11 +65,16 @@ async def _serve(settings: Settings, listener: socket.socket) -> None:
     await serving.serve(create_app(settings), listener)
 
 
-def _banner(settings: Settings, base: str, first: asyncpg.Record | None) -> str:
+def _banner(settings: Settings, base: str, first: asyncpg.Record | None, *, seeded: bool = True) -> str:
     lines = [""]
     if first is None:
         lines += ["CallPulse — no tenant has an admin yet (see `callpulse users create --help`)",
                   f"GraphiQL:    {base}/graphql"]
+    elif not (settings.embedded or seeded):
+        # A database of your own whose tenants the demo did not make: no admin token of a real tenant in the logs.
+        lines += ["CallPulse — the database already had tenants: the demo seeded nothing and mints no token",
+                  f"GraphiQL:    {base}/graphql",
+                  "Tokens:      callpulse users list --tenant <id>, then callpulse token --tenant … --user … --role …"]
     else:
         token = common.mint(settings, signing_secret(settings), first["tenant_id"], str(first["user_id"]),
                             [Role.ADMIN.value])
@@ -92,14 +97,15 @@ async def _demo_data(settings: Settings, listener: socket.socket) -> tuple[str, 
     admin_dsn = await common.prepared_admin_dsn(settings)
     conn = await asyncpg.connect(admin_dsn)
     try:
-        if not await conn.fetchval(HAS_TENANTS):
+        seeded = not await conn.fetchval(HAS_TENANTS)
+        if seeded:
             print("Seeding demo data …", flush=True)
             report = await seed_database(conn, DEMO_OPTIONS)
             print(f"Seeded {sum(report.rows.values()):,} rows in {report.seconds:.1f}s", flush=True)
         first = await conn.fetchrow(FIRST_ADMIN)
     finally:
         await conn.close()
-    return admin_dsn, _banner(settings, serving.base_url(listener), first)
+    return admin_dsn, _banner(settings, serving.base_url(listener), first, seeded=seeded)
 
 
 async def _demo(settings: Settings, listener: socket.socket) -> None:

@@ -499,3 +499,17 @@ def test_serve_refuses_a_number_of_workers_below_one(workers: str) -> None:
     out = callpulse("serve", "--workers", workers, env=clean_env())
     assert out.returncode == 2
     assert "--workers: not a number of processes" in out.stderr
+
+
+def test_the_demo_banner_prints_an_admin_token_only_for_data_it_seeded_or_the_embedded_database() -> None:
+    import uuid as _uuid
+
+    from gateway.cli import _banner
+    from gateway.settings import Settings
+
+    own = Settings.from_env({"DATABASE_URL": "postgresql://x@127.0.0.1:1/x", "CALLPULSE_JWT_SECRET": "s" * 40})
+    first = {"tenant_id": _uuid.uuid4(), "user_id": _uuid.uuid4(), "name": "Real Co"}
+    # a database of your own with tenants the demo did not make: no token
+    assert "Admin token" not in _banner(own, "http://127.0.0.1:8000", first, seeded=False)  # type: ignore[arg-type]
+    # the demo's own data: a token to try it with
+    assert "Admin token" in _banner(own, "http://127.0.0.1:8000", first, seeded=True)  # type: ignore[arg-type]
