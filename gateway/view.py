@@ -29,6 +29,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from gateway.auth import TokenVerifier, bearer_token
+from gateway.bodies import BodyTooLarge, read_body
 from gateway.context import Context
 from gateway.errors import ErrorCode, Unauthenticated
 from gateway.limits import OperationLimits
@@ -46,25 +47,6 @@ def _wants_ide(request: Request) -> bool:
     accept = request.headers.get("accept", "")
     return request.method == "GET" and "query" not in request.query_params and "text/html" in accept
 
-
-
-class BodyTooLarge(Exception):
-    """The request body is over its limit (declared or counted while reading)."""
-
-
-async def read_body(request: Request, limit: int) -> bytes:
-    """The body, read only while it stays within `limit` bytes: a declared length over it is refused unread."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise BodyTooLarge
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise BodyTooLarge
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def replaying(body: bytes, receive: Receive) -> Receive:

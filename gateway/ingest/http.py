@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from gateway.auth import Role, bearer_token
+from gateway.bodies import BodyTooLarge, read_body
 from gateway.errors import BadUserInput, ErrorCode, NotFound, Unauthenticated
 from gateway.graphql_errors import internal_error_message
 from gateway.ingest.service import ingest_batch
@@ -19,24 +20,6 @@ from gateway.responses import error_response, unauthenticated_response
 log = logging.getLogger(__name__)
 
 INGEST_ROLES = (Role.SERVICE, Role.ADMIN)
-
-
-class _TooLarge(Exception):
-    pass
-
-
-async def _read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise _TooLarge
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise _TooLarge
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def parse_body(body: bytes, content_type: str) -> list[Any]:
@@ -68,8 +51,8 @@ async def post_events(request: Request) -> Response:
     if not principal.has(*INGEST_ROLES):
         return error_response(403, ErrorCode.FORBIDDEN, "ingesting events needs the service or admin role")
     try:
-        body = await _read_body(request, settings.ingest_max_bytes)
-    except _TooLarge:
+        body = await read_body(request, settings.ingest_max_bytes)
+    except BodyTooLarge:
         return error_response(413, ErrorCode.BAD_USER_INPUT,
                               f"the body exceeds {settings.ingest_max_bytes} bytes; send smaller batches",
                               reason="body_too_large", limit=settings.ingest_max_bytes)
