@@ -19,7 +19,7 @@ import asyncpg
 
 from gateway import db as dbmod
 from gateway import rollups, serving
-from gateway.auth import Role, signing_secret
+from gateway.auth import Role, signing_secret, verifier_for
 from gateway.commands import common, directory
 from gateway.errors import CallPulseError
 from gateway.logs import configure_logging
@@ -42,6 +42,7 @@ LIMIT 1
 HAS_TENANTS: Final = "SELECT EXISTS (SELECT FROM tenants)"
 # For these, SIGTERM is the ordinary way to stop (exit 0); any other command it cuts short fails (128 + 15).
 SERVERS: Final = ("serve", "demo")
+PREFLIGHT_TIMEOUT_SECONDS: Final = 10
 # Connections a client may open (superusers keep their reserve); each worker has its own pools.
 CONNECTIONS_ALLOWED: Final = """
 SELECT current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int
@@ -59,10 +60,21 @@ def _terminate(signum: int, frame: FrameType | None) -> NoReturn:
     raise Terminated
 
 
+async def _preflight(settings: Settings) -> str:
+    """The admin DSN, once the keys are configured and the database answers: what the app's start-up needs, checked
+    first so that a mistake is one line and exit 2 here rather than uvicorn's traceback from the lifespan."""
+    verifier_for(settings)
+    admin_dsn = await dbmod.resolve_admin_dsn(settings)
+    conn = await asyncpg.connect(admin_dsn, timeout=PREFLIGHT_TIMEOUT_SECONDS)
+    await conn.close()
+    return admin_dsn
+
+
 async def _serve(settings: Settings, listener: socket.socket) -> None:
     from gateway.app import create_app  # the schema is slow to import; only serving needs it
 
-    await serving.serve(create_app(settings), listener)
+    admin_dsn = await _preflight(settings)
+    await serving.serve(create_app(settings, admin_dsn=admin_dsn), listener)
 
 
 def _banner(settings: Settings, base: str, first: asyncpg.Record | None, *, seeded: bool = True) -> str:
@@ -122,8 +134,9 @@ async def _before_workers(command: str, settings: Settings, listener: socket.soc
     role, partitions, and a look at whether the workers' connections fit the server; the admin DSN and banner."""
     from gateway.app import open_database
 
+    verifier_for(settings)
     admin_dsn, banner = (await _demo_data(settings, listener) if command == "demo"
-                         else (await dbmod.resolve_admin_dsn(settings), None))
+                         else (await _preflight(settings), None))
     database = await open_database(settings, admin_dsn)
     try:
         allowed = await database.admin.fetchval(CONNECTIONS_ALLOWED)

@@ -251,6 +251,23 @@ def test_an_unreachable_database_is_a_message_not_a_traceback() -> None:
     assert "Traceback" not in out.stderr
 
 
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_serve_on_an_unreachable_database_is_a_message_and_exit_2_not_a_traceback(workers: str) -> None:
+    env = clean_env(DATABASE_URL=f"postgresql://nobody@127.0.0.1:{free_port()}/x", CALLPULSE_JWT_SECRET=TEST_JWT_SECRET)
+    out = callpulse("serve", "--port", str(free_port()), "--workers", workers, env=env)
+    assert out.returncode == 2
+    assert "cannot reach the database" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_serve_on_a_database_url_without_a_key_is_a_message_and_exit_2(database: TestDatabase) -> None:
+    out = callpulse("serve", "--port", str(free_port()), "--workers", "1",
+                    env=clean_env(DATABASE_URL=database.admin_dsn))
+    assert out.returncode == 2
+    assert "CALLPULSE_JWT_SECRET" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
 # --- serving and signals (embedded server) -------------------------------------------------------------------
 
 
