@@ -36,6 +36,7 @@ import httpx
 ROOT: Final = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench._gateway import wait_ready  # noqa: E402
 from bench.graph import DEFAULT_URL, SECRET  # noqa: E402
 from gateway.auth import mint_token  # noqa: E402
 from gateway.db import dsn_with, ensure_request_role  # noqa: E402
@@ -100,17 +101,6 @@ def start_gateway(dsn: str, port: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, "DATABASE_URL": dsn, "CALLPULSE_JWT_SECRET": SECRET, "CALLPULSE_PORT": str(port),
            "CALLPULSE_LOG_LEVEL": "WARNING", "CALLPULSE_GRAPHIQL": "false"}
     return subprocess.Popen([sys.executable, "-m", "gateway.cli", "serve"], env=env, cwd=ROOT)
-
-
-async def wait_ready(client: httpx.AsyncClient) -> None:
-    for _ in range(600):
-        try:
-            if (await client.get("/readyz")).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        await asyncio.sleep(0.1)
-    raise RuntimeError("the gateway never became ready")
 
 
 def outcome(status: int, body: Any) -> str:

@@ -34,6 +34,7 @@ ROOT: Final = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench._floor import run_floor  # noqa: E402
+from bench._gateway import wait_ready  # noqa: E402
 from gateway.auth import Principal, Role, mint_token  # noqa: E402
 from gateway.context import Context  # noqa: E402
 from gateway.db import create_pool, dsn_with, ensure_request_role  # noqa: E402
@@ -189,15 +190,7 @@ async def over_http(dsn: str, tenant: uuid.UUID, warmup: int, iterations: int, e
     try:
         async with httpx.AsyncClient(base_url=url, timeout=60,
                                      headers={"Authorization": f"Bearer {token}"}) as client:
-            for _ in range(600):
-                try:
-                    if (await client.get("/readyz")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.1)
-            else:
-                raise RuntimeError("the gateway never became ready")
+            await wait_ready(client)
 
             async def run() -> None:
                 response = await client.post("/graphql", json={"query": DASHBOARD})

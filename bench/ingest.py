@@ -30,6 +30,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench._gateway import wait_ready  # noqa: E402
 from gateway.auth import mint_token  # noqa: E402
 from gateway.db import dsn_with, ensure_request_role  # noqa: E402
 from gateway.migrations import migrate  # noqa: E402
@@ -114,18 +115,6 @@ def start_gateway(dsn: str, port: int) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-m", "gateway.cli", "serve", "--workers", "1"], env=env, cwd=ROOT)
 
 
-async def wait_ready(url: str) -> None:
-    async with httpx.AsyncClient() as client:
-        for _ in range(600):
-            try:
-                if (await client.get(f"{url}/readyz")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.1)
-    raise RuntimeError(f"{url} never became ready")
-
-
 async def post_all(urls: list[str], token: str, batches: list[list[dict[str, Any]]],
                    clients: int) -> tuple[float, list[float]]:
     queue: asyncio.Queue[list[dict[str, Any]]] = asyncio.Queue()
@@ -200,8 +189,9 @@ async def main() -> None:
         ports = [18700 + i for i in range(args.gateways)]
         processes = [start_gateway(dsn, p) for p in ports]
         urls = [f"http://127.0.0.1:{p}" for p in ports]
-        for url in urls:
-            await wait_ready(url)
+        async with httpx.AsyncClient() as client:
+            for url, process in zip(urls, processes, strict=True):
+                await wait_ready(client, url, process)
         token = mint_token(SECRET, tenant_id=tenant, user_id="bench", roles=["service"])
         await post_all(urls, token, [generate(200, agents, campaigns, leads, rng)], 1)  # warm-up
         seconds, latencies = await post_all(urls, token, batches, args.clients)

@@ -49,6 +49,7 @@ import psutil
 ROOT: Final = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench._gateway import wait_ready  # noqa: E402
 from bench.graph import BOOKKEEPING, DEFAULT_URL, SECRET, in_process, percentiles, prepare, raw_sql  # noqa: E402
 from gateway.auth import mint_token  # noqa: E402
 from gateway.seed import SeedOptions  # noqa: E402
@@ -183,17 +184,7 @@ class Gateway:
 
     async def ready(self) -> None:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{self.port}") as http:
-            for _ in range(600):
-                if self.process.poll() is not None:
-                    raise RuntimeError(f"the gateway exited with {self.process.returncode}")
-                try:
-                    if (await http.get("/readyz")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.1)
-            else:
-                raise RuntimeError("the gateway never became ready")
+            await wait_ready(http, process=self.process)
         # Every worker is forked (the warm-up of each run gives them time to serve) before anything is measured.
         for _ in range(600):
             if len(self.pids()) >= self.workers + (self.workers > 1):
