@@ -21,6 +21,7 @@ import jwt
 import psutil
 import pytest
 
+from gateway.auth import mint_token
 from gateway.cli import _default_workers
 from gateway.serving import available_cores
 from gateway.settings import Settings
@@ -442,8 +443,7 @@ async def test_serve_with_two_workers_answers_from_two_processes_and_sigterm_sto
 ) -> None:
     # given two workers on one port
     tenant = await make_tenant(admin_conn, "Acme")
-    token = jwt.encode({"sub": "u", "tenant_id": str(tenant), "roles": ["admin"], "exp": time.time() + 600},
-                       TEST_JWT_SECRET, algorithm="HS256")
+    token = mint_token(TEST_JWT_SECRET, tenant_id=tenant, user_id="u", roles=["admin"], ttl_seconds=600)
     port = free_port()
     process = serve_workers(database, port, "--workers", "2")
     try:
@@ -467,8 +467,7 @@ async def test_a_worker_that_dies_is_replaced_and_its_successor_serves(
     database: TestDatabase, admin_conn: asyncpg.Connection,
 ) -> None:
     tenant = await make_tenant(admin_conn, "Acme")
-    token = jwt.encode({"sub": "u", "tenant_id": str(tenant), "roles": ["admin"], "exp": time.time() + 600},
-                       TEST_JWT_SECRET, algorithm="HS256")
+    token = mint_token(TEST_JWT_SECRET, tenant_id=tenant, user_id="u", roles=["admin"], ttl_seconds=600)
     port = free_port()
     process = serve_workers(database, port, "--workers", "2")
     try:

@@ -467,7 +467,7 @@ async def run_prepared(strawberry_schema: Any, prepared: Prepared) -> ExecutionR
     return ExecutionResult(data=data, errors=run.errors.kept() or None)
 
 
-def _data_at(data: Any, path: tuple[str | int, ...]) -> tuple[bool, Any]:
+def value_at(data: Any, path: tuple[str | int, ...]) -> tuple[bool, Any]:
     """(found, value) of the response at `path`."""
     value = data
     for segment in path:
@@ -489,7 +489,7 @@ def normalised_errors(data: Any, errors: Sequence[GraphQLError]) -> list[GraphQL
         path = tuple(error.path or ())
         result.found.append((error, path))
         for n in range(len(path) + 1):
-            found, value = _data_at(data, path[:n])
+            found, value = value_at(data, path[:n])
             if found and value is None:
                 result.nulled.add(path[:n])
     if data is None:

@@ -10,7 +10,7 @@ import enum
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, Generic, TypeVar
 
 from graphql import (
     DirectiveNode,
@@ -41,6 +41,9 @@ TYPENAME: Final = "__typename"
 CONDITIONS: Final = frozenset({"skip", "include"})
 INCREMENTAL: Final = frozenset({"defer", "stream"})
 PLAN_CACHE_SIZE: Final = 512
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 class Fallback(Exception):
@@ -187,31 +190,36 @@ class Planner:
         return SelectionPlan(type_, fields)
 
 
-@dataclass
-class PlanCache:
-    """Operation plans by (query text, operation name, directive variable values); least recently used out."""
+class _Lru(Generic[K, V]):
+    """At most `size` values by key; the least recently used goes first."""
 
-    size: int = PLAN_CACHE_SIZE
-    _plans: OrderedDict[tuple[Any, ...], tuple[OperationPlan, Planner]] = field(default_factory=OrderedDict)
-    _facts: OrderedDict[str, DocumentFacts] = field(default_factory=OrderedDict)
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._values: OrderedDict[K, V] = OrderedDict()
+
+    def get_or_make(self, key: K, make: Callable[[], V]) -> V:
+        found = self._values.get(key)
+        if found is not None:
+            self._values.move_to_end(key)
+            return found
+        made = make()
+        self._values[key] = made
+        if len(self._values) > self.size:
+            self._values.popitem(last=False)
+        return made
+
+
+class PlanCache:
+    """Operation plans by (query text, operation name, directive variable values), and what each document needs
+    decided before planning; least recently used out."""
+
+    def __init__(self, size: int = PLAN_CACHE_SIZE) -> None:
+        self._plans: _Lru[tuple[Any, ...], tuple[OperationPlan, Planner]] = _Lru(size)
+        self._facts: _Lru[str, DocumentFacts] = _Lru(size)
 
     def facts(self, query: str, document: DocumentNode) -> DocumentFacts:
-        found = self._facts.get(query)
-        if found is None:
-            found = document_facts(document)
-            self._facts[query] = found
-            if len(self._facts) > self.size:
-                self._facts.popitem(last=False)
-        return found
+        return self._facts.get_or_make(query, lambda: document_facts(document))
 
     def get(self, key: tuple[Any, ...], build: Callable[[], tuple[OperationPlan, Planner]]
             ) -> tuple[OperationPlan, Planner]:
-        found = self._plans.get(key)
-        if found is not None:
-            self._plans.move_to_end(key)
-            return found
-        made = build()
-        self._plans[key] = made
-        if len(self._plans) > self.size:
-            self._plans.popitem(last=False)
-        return made
+        return self._plans.get_or_make(key, build)

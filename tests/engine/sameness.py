@@ -36,6 +36,7 @@ from graphql import (
     parse,
 )
 
+from gateway.engine.execute import value_at
 from gateway.schema import schema
 
 GRAPHQL = schema._schema
@@ -135,22 +136,10 @@ class Nullability:
         if nullable is not None:
             return path[:max(n for n, may in enumerate(nullable) if may)]
         for n in range(len(path), -1, -1):
-            found, value = _value_at(data, path[:n])
+            found, value = value_at(data, path[:n])
             if found and value is None:
                 return path[:n]
         return ()
-
-
-def _value_at(data: Any, path: Position) -> tuple[bool, Any]:
-    value = data
-    for segment in path:
-        if isinstance(segment, int):
-            if not (isinstance(value, list) and 0 <= segment < len(value)):
-                return False, None
-        elif not (isinstance(value, dict) and segment in value):
-            return False, None
-        value = value[segment]
-    return True, value
 
 
 def grouped(result: ExecutionResult, nullability: Nullability) -> dict[Position, list[View]]:
