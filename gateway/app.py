@@ -18,6 +18,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway import db as dbmod
+from gateway.live import ChangeListener, LiveHub
 from gateway.auth import verifier_for
 from gateway.cors import CorsMiddleware
 from gateway.http_errors import FaultBarrier, http_error
@@ -112,7 +113,7 @@ async def open_database(settings: Settings, admin_dsn: str | None = None,
     except BaseException:
         await asyncio.gather(app_pool.close(), admin.close())
         raise
-    return dbmod.Database(admin=admin, app=app_pool)
+    return dbmod.Database(admin=admin, app=app_pool, app_dsn=dbmod.app_dsn(settings, admin_dsn))
 
 
 def create_app(settings: Settings, *, admin_dsn: str | None = None,
@@ -129,9 +130,18 @@ def create_app(settings: Settings, *, admin_dsn: str | None = None,
         database = await open_database(settings, admin_dsn, query_logger)
         app.state.db = database
         upkeep = asyncio.create_task(_partition_upkeep(database))
+        hub = LiveHub(debounce_seconds=settings.live_debounce_seconds,
+                      refresh_concurrency=max(1, settings.pool_max_size // 2))
+        listener = ChangeListener(database.app_dsn, hub.on_payload, hub.resync)
+        app.state.live = hub
+        app.state.live_listener = listener
+        hub.start()
+        listener.start()
         try:
             yield
         finally:
+            await listener.stop()
+            await hub.stop()
             upkeep.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await upkeep

@@ -53,6 +53,8 @@ class Context:
     shadow: bool = False
     # Cost budget, time budget and token limit of each operation (gateway/limits.py).
     limits: OperationLimits = field(default_factory=OperationLimits)
+    # The process's live hub (gateway/live), for subscriptions; None where nothing serves them (scripts).
+    live: Any = None
 
     def require(self, *roles: Role) -> Principal:
         """The principal, if it holds one of `roles` (any role when none are given); else an error."""
@@ -94,6 +96,22 @@ async def fresh_loaders() -> AsyncIterator[TenantSession | None]:
         yield scope.db
     finally:
         _scope.reset(token)
+
+
+@contextlib.asynccontextmanager
+async def operation_scope(pool: asyncpg.Pool, tenant_id: Any) -> AsyncIterator[TenantSession]:
+    """A short operation of our own (a live refresh): its tenant transaction and loaders, rolled back after.
+
+    Resolvers called inside read `Context.db`/`Context.loaders` as in any operation, with fresh loaders, and
+    the connection goes back to the pool at the end: nothing is held between two refreshes.
+    """
+    db = TenantSession(pool, tenant_id)
+    token = _scope.set(OperationScope(db=db, loaders=Loaders.for_session(db)))
+    try:
+        yield db
+    finally:
+        _scope.reset(token)
+        await db.close(commit=False)
 
 
 class OperationScopeExtension(SchemaExtension):

@@ -320,6 +320,8 @@ class Database:
 
     admin: asyncpg.Pool
     app: asyncpg.Pool
+    # The request role's DSN: the live hub's LISTEN connection uses it (a connection of its own, not the pool's).
+    app_dsn: str = ""
 
     async def close(self) -> None:
         await asyncio.gather(self.app.close(), self.admin.close())
@@ -410,6 +412,21 @@ class TenantSession:
         async with self._statement() as conn:
             status: str = await conn.execute(query, *args)
             return status
+
+    async def chunks(self, query: str, *args: object, size: int) -> AsyncIterator[list[asyncpg.Record]]:
+        """The rows of `query`, `size` at a time, through a server-side cursor in the session's transaction.
+
+        Only one chunk is in memory at a time, whatever the number of rows (a million-row export); other
+        statements of the session may run between chunks.
+        """
+        async with self._statement() as conn:
+            cursor = await conn.cursor(query, *args)
+        while True:
+            async with self._statement():
+                chunk: list[asyncpg.Record] = await cursor.fetch(size)
+            if not chunk:
+                return
+            yield chunk
 
     async def close(self, *, commit: bool) -> None:
         """Commits or rolls back, and returns the connection; safe to call more than once."""

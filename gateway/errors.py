@@ -8,6 +8,7 @@
     │   ├── BadUserInput            BAD_USER_INPUT    (also: GraphQL syntax and validation errors)
     │   ├── Conflict                CONFLICT
     │   ├── RateLimited             RATE_LIMITED
+    │   ├── SlowConsumerError       SLOW_CONSUMER     (gateway/live/streams.py: a feed subscriber fell behind)
     │   └── QueryTooComplex         QUERY_TOO_COMPLEX
     └── ServerError                 never shown: the client sees INTERNAL with a request id
         ├── ConfigurationError      bad or missing configuration at start-up
@@ -33,6 +34,7 @@ class ErrorCode(enum.StrEnum):
     BAD_USER_INPUT = "BAD_USER_INPUT"
     CONFLICT = "CONFLICT"
     RATE_LIMITED = "RATE_LIMITED"
+    SLOW_CONSUMER = "SLOW_CONSUMER"
     QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
     INTERNAL = "INTERNAL"
 

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Final
 from zoneinfo import ZoneInfo
 
+from gateway import clock
 from gateway.errors import BadUserInput
 
 MAX_DAYS: Final = 3700
@@ -95,7 +96,7 @@ def resolve(start: date | None, end: date | None, preset: Preset | None, today: 
 
 
 def local_today(timezone: str) -> date:
-    return datetime.now(ZoneInfo(timezone)).date()
+    return clock.local_now(timezone).date()
 
 
 def local_midnight(day: date, timezone: str) -> datetime:

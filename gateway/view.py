@@ -176,6 +176,7 @@ class GraphQLView(GraphQL[Context, None]):
             response=response,
             executor=settings.executor,
             shadow=settings.executor_shadow,
+            live=getattr(request.app.state, "live", None),
             limits=OperationLimits(cost_budget=settings.query_cost_budget,
                                    timeout_seconds=settings.operation_timeout_seconds,
                                    max_tokens=settings.query_max_tokens),

@@ -26,6 +26,7 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Collection, Map
 from json import JSONDecodeError
 from typing import Any, Final
 
+import orjson
 from graphql import GraphQLError
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from strawberry.asgi import ASGIWebSocketAdapter
@@ -49,6 +50,8 @@ from gateway.auth import Principal
 from gateway.context import Context
 from gateway.errors import ErrorCode
 from gateway.graphql_errors import masked_internal_error, with_code
+from gateway.live.hub import SharedData
+from gateway.live.questions import LiveRequest, live_request
 from gateway.settings import DEFAULT_GRAPHQL_MAX_BYTES
 
 log = logging.getLogger(__name__)
@@ -103,6 +106,17 @@ class WebSocketAdapter(ASGIWebSocketAdapter):
     async def send_json(self, message: Mapping[str, object]) -> None:
         if self.ws.application_state is WebSocketState.DISCONNECTED:
             raise WebSocketDisconnected
+        payload = message.get("payload")
+        data = payload.get("data") if isinstance(payload, dict) else None
+        if isinstance(data, SharedData):
+            # A live result serialised once for all its subscribers: only the envelope is written here.
+            envelope = {k: v for k, v in message.items() if k != "payload"}
+            text = orjson.dumps(envelope).decode()[:-1] + ',"payload":' + data.payload + "}"
+            try:
+                await self.ws.send_text(text)
+            except WebSocketDisconnect as exc:
+                raise WebSocketDisconnected from exc
+            return
         await super().send_json(message)
 
 
@@ -265,6 +279,7 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
 
     async def run_operation(self, operation: Operation[Context, None]) -> None:
         """Streams the operation's results: `next`s then `complete`, or one `error` when it cannot start."""
+        live_request.set(LiveRequest(operation.query, operation.variables, operation.operation_name))
         try:
             stream = await self.schema.stream(operation.query, variable_values=operation.variables,
                                               context_value=self.context, root_value=self.root_value,
@@ -376,6 +391,7 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
     async def handle_async_results(self, operation_id: str, query: str, operation_name: str | None,
                                    variables: dict[str, object] | None) -> None:
         """Runs any operation (Strawberry's runs subscriptions only): `data`s then `complete`, or one `error`."""
+        live_request.set(LiveRequest(query, variables, operation_name))
         try:
             # Not put in self.subscriptions: Strawberry's `stop` would close the stream from the handler's task,
             # ending the operation's scope in a context that is not its own. Cancelling this task closes it here.

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from graphql import (
+    ExecutionResult,
     GraphQLList,
     GraphQLOutputType,
     GraphQLResolveInfo,
@@ -20,9 +21,17 @@ from graphql.pyutils import AwaitableOrValue, Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from gateway.engine.leaves import plain_leaf_list
+from gateway.live.hub import Shared, SharedData
 
 
 class ScalarListExecutionContext(StrawberryGraphQLCoreExecutionContext):
+    def execute_operation(self, serially: bool | None = None) -> Any:
+        # A live group's result, computed and serialised once for all its subscribers (gateway/live): each
+        # subscriber's event passes it on instead of executing the selection set again.
+        if isinstance(self.root_value, Shared):
+            return ExecutionResult(data=SharedData(self.root_value), errors=None)
+        return super().execute_operation(serially)
+
     def complete_list_value(
         self,
         return_type: GraphQLList[GraphQLOutputType],

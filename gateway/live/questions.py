@@ -1,0 +1,146 @@
+"""A live subscription's question, how its group is keyed, and how one refresh answers it for all subscribers.
+
+A question is what a subscriber asked (tenant, document, operation, variables) and what it may read (its
+Access, i.e. its role scope): subscribers with equal questions share a group. A refresh opens a short tenant
+transaction of its own, computes the field's source value (the same resolvers as queries), executes the
+subscription's selection set over it once, codes its errors, and serialises the response once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+from graphql import DocumentNode, ExecutionResult, GraphQLError, located_error, parse
+
+from gateway.access import Access
+from gateway.auth import READERS
+from gateway.context import Context, operation_scope
+from gateway.graphql_errors import with_code
+from gateway.live.changes import Interest
+from gateway.live.hub import Refreshed, Shared
+
+
+@dataclass(frozen=True)
+class LiveRequest:
+    """The raw request of a subscription, as the websocket received it (the group re-executes it)."""
+
+    query: str
+    variables: dict[str, Any] | None
+    operation_name: str | None
+
+
+# Set by the websocket handlers around each operation: resolvers only see coerced variables.
+live_request: ContextVar[LiveRequest | None] = ContextVar("callpulse_live_request", default=None)
+
+
+@dataclass
+class Answer:
+    """A source's value for one refresh, and what it read."""
+
+    value: Any
+    interest: Interest
+    rolls_at: datetime | None = None
+
+
+# Computes the root field's value under the refresh's operation scope.
+Source = Callable[[Context], Awaitable[Answer]]
+
+
+@dataclass(frozen=True)
+class Question:
+    field: str
+    tenant: Any
+    query: str
+    operation_name: str | None
+    variables: bytes
+    access: Access
+    extra: Any = None
+
+
+def canonical(variables: dict[str, Any] | None, leave_out: frozenset[str] = frozenset()) -> bytes:
+    kept = {k: v for k, v in (variables or {}).items() if k not in leave_out}
+    return orjson.dumps(kept, option=orjson.OPT_SORT_KEYS, default=str)
+
+
+async def access_of(context: Context) -> Access:
+    """The subscriber's role scope, read in a short transaction of its own (none is held afterwards)."""
+    principal = context.require(*READERS)
+    async with operation_scope(context.pool, principal.tenant_id):
+        return await context.access()
+
+
+def refresh_context(context: Context) -> Context:
+    """The context a group's refreshes run with: the first subscriber's principal and settings, no socket."""
+    return dataclasses.replace(context, request=None, response=None, connection_params={})
+
+
+class Runner:
+    """Executes one question's selection set over a source value; the document is parsed once per group."""
+
+    def __init__(self, schema: Any, context: Context, request: LiveRequest, field: str) -> None:
+        self.schema = schema
+        self.context = context
+        self.request = request
+        self.field = field
+        self.document: DocumentNode = parse(request.query)
+
+    async def execute(self, value: Any) -> ExecutionResult:
+        executor_class = self.schema.execution_context_class
+        executor = executor_class.build(self.schema._schema, self.document, value, self.context,
+                                        self.request.variables, self.request.operation_name)
+        if isinstance(executor, list):
+            return ExecutionResult(data=None, errors=executor)
+        outcome = executor.execute_operation(False)
+        result: ExecutionResult = await outcome if hasattr(outcome, "__await__") else outcome
+        return result
+
+    def failed(self, error: Exception) -> ExecutionResult:
+        """The result when the source itself failed: the root field's error (its type is non-null)."""
+        operation = next(d for d in self.document.definitions if getattr(d, "operation", None) is not None)
+        node = next((s for s in getattr(operation, "selection_set").selections
+                     if getattr(getattr(s, "name", None), "value", None) == self.field), None)
+        key = node.alias.value if node is not None and node.alias is not None else self.field
+        return ExecutionResult(data=None, errors=[located_error(error, [node] if node else None, [key])])
+
+    async def answer(self, source: Source) -> tuple[Shared, Answer | None]:
+        """One refresh: the source and the selection in one short transaction, serialised once."""
+        principal = self.context.require()
+        answer: Answer | None = None
+        async with operation_scope(self.context.pool, principal.tenant_id):
+            try:
+                answer = await source(self.context)
+            except Exception as e:  # coded like any resolver's error: a client error shows, ours is masked
+                result = self.failed(e)
+            else:
+                result = await self.execute(answer.value)
+        return serialise(result), answer
+
+
+def serialise(result: ExecutionResult) -> Shared:
+    body: dict[str, object] = {"data": result.data}
+    if result.errors:
+        body["errors"] = [with_code(e).formatted for e in result.errors]
+    return Shared(orjson.dumps(body).decode())
+
+
+def state_refresh(runner: Runner, source: Source, fallback: Interest) -> Callable[[Any], Awaitable[Refreshed]]:
+    """The refresh of a question whose subscribers want its latest state."""
+
+    async def refresh(_group: Any) -> Refreshed:
+        shared, answer = await runner.answer(source)
+        if answer is None:
+            return Refreshed(shared, fallback)
+        return Refreshed(shared, answer.interest, answer.rolls_at)
+
+    return refresh
+
+
+def error_payload(error: GraphQLError) -> Shared:
+    return Shared(orjson.dumps({"data": None, "errors": [with_code(error).formatted]}).decode())
