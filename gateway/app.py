@@ -79,6 +79,14 @@ async def readyz(request: Request) -> Response:
     return JSONResponse({"status": "ok", "database": "ok", "migrations": state.applied[-1:]})
 
 
+async def live_stats(request: Request) -> Response:
+    """The live hub's counters: groups, subscribers, changes received, refreshes and their statements."""
+    hub: LiveHub = request.app.state.live
+    listener: ChangeListener = request.app.state.live_listener
+    return JSONResponse({**hub.stats(), "listenerConnected": listener.connected.is_set(),
+                         "listenerConnects": listener.connects})
+
+
 async def _partition_upkeep(database: dbmod.Database) -> None:
     while True:
         await asyncio.sleep(PARTITION_UPKEEP_SECONDS)
@@ -155,6 +163,7 @@ def create_app(settings: Settings, *, admin_dsn: str | None = None,
             Route("/api/v1/events", endpoint=post_events, methods=["POST"]),
             Route("/healthz", endpoint=healthz),
             Route("/readyz", endpoint=readyz),
+            Route("/stats/live", endpoint=live_stats),
             Mount("/static", app=StaticFiles(packages=[("gateway", "static")]), name="static"),
         ],
         lifespan=lifespan,

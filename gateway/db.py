@@ -343,6 +343,8 @@ class TenantSession:
         self._closed = False
         self._statement_timeout_ms: int | None = None
         self._statement_tasks: set[asyncio.Task[Any]] = set()
+        # Statements run (BEGIN, set_config and COMMIT not counted): the live hub reports them per change.
+        self.statements = 0
 
     async def limit_statements(self, seconds: float) -> None:
         """Cancels, in the server, any later statement of the transaction running longer than `seconds`."""
@@ -381,6 +383,7 @@ class TenantSession:
             self._statement_tasks.add(task)
         try:
             async with self._lock:
+                self.statements += 1
                 yield await self._connection()
         finally:
             if task is not None:

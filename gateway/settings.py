@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from gateway.cors import parse_origin
@@ -16,6 +17,15 @@ DEFAULT_QUERY_COST_BUDGET = 1_000_000
 DEFAULT_OPERATION_TIMEOUT_SECONDS = 10.0
 DEFAULT_QUERY_MAX_TOKENS = 5000
 DEFAULT_GRAPHQL_MAX_BYTES = 2 * 1024 * 1024
+# The most rows a report PDF may have (gateway/reports/render/pdf.py); larger exports are CSV.
+DEFAULT_REPORT_PDF_MAX_ROWS = 5000
+# Report workers (gateway/reports/worker.py): README "Report executions" explains each.
+DEFAULT_REPORT_LEASE_SECONDS = 60.0
+DEFAULT_REPORT_MAX_ATTEMPTS = 3
+DEFAULT_REPORT_RETRY_SECONDS = 30.0
+DEFAULT_REPORT_POLL_SECONDS = 1.0
+DEFAULT_REPORT_SCHEDULE_SECONDS = 15.0
+DEFAULT_REPORT_STOP_SECONDS = 8.0
 
 
 def _flag(value: str | None, default: bool) -> bool:
@@ -48,6 +58,13 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
     value = _int(env, name, default)
     if value < 1:
         raise ConfigurationError(f"{name} must be a positive integer, got {value}")
+    return value
+
+
+def _non_negative_int(env: Mapping[str, str], name: str, default: int) -> int:
+    value = _int(env, name, default)
+    if value < 0:
+        raise ConfigurationError(f"{name} must be 0 or more, got {value}")
     return value
 
 
@@ -95,6 +112,92 @@ def _origins(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     return tuple(origins)
 
 
+def _networks(env: Mapping[str, str], name: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """Comma-separated CIDRs (`10.20.0.0/16, 127.0.0.1/32`); an address alone is one host."""
+    networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
+    for item in (env.get(name) or "").split(","):
+        if not item.strip():
+            continue
+        try:
+            networks.append(ipaddress.ip_network(item.strip(), strict=False))
+        except ValueError:
+            raise ConfigurationError(
+                f"{name}: {item.strip()!r} is not a network (expected e.g. 10.20.0.0/16)") from None
+    return tuple(networks)
+
+
+@dataclass(frozen=True)
+class DeliverySettings:
+    """Report delivery (gateway/reports/delivery): SMTP for emails (off while smtp_host is None), the webhook
+    signing secret and the internal networks webhooks may reach, and how often a delivery is tried."""
+
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_security: str = "starttls"
+    smtp_username: str | None = None
+    smtp_password: str | None = field(default=None, repr=False)
+    smtp_from: str | None = None
+    smtp_timeout_seconds: float = 10.0
+    smtp_ca_file: Path | None = None
+    smtp_max_attachment_bytes: int = 15 * 1024 * 1024
+    webhook_secret: str | None = field(default=None, repr=False)
+    webhook_timeout_seconds: float = 5.0
+    webhook_allow_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    max_attempts: int = 6
+    retry_base_seconds: float = 5.0
+    retry_max_seconds: float = 600.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> DeliverySettings:
+        """Checked together: a host without a sender, or credentials without TLS, stop start-up."""
+        security = _choice(env, "CALLPULSE_SMTP_SECURITY", ("starttls", "tls", "none"), "starttls")
+        host = (env.get("CALLPULSE_SMTP_HOST") or "").strip() or None
+        username = env.get("CALLPULSE_SMTP_USERNAME") or None
+        password = env.get("CALLPULSE_SMTP_PASSWORD") or None
+        sender = (env.get("CALLPULSE_SMTP_FROM") or "").strip() or None
+        if host is not None and sender is None:
+            raise ConfigurationError("CALLPULSE_SMTP_FROM is required with CALLPULSE_SMTP_HOST "
+                                     "(e.g. CallPulse <reports@example.com>)")
+        if sender is not None and ("@" not in sender or "\r" in sender or "\n" in sender):
+            raise ConfigurationError(f"CALLPULSE_SMTP_FROM must be an email address, got {sender!r}")
+        if (username is None) != (password is None):
+            raise ConfigurationError("CALLPULSE_SMTP_USERNAME and CALLPULSE_SMTP_PASSWORD go together")
+        if username is not None and security == "none":
+            raise ConfigurationError("SMTP credentials would travel in clear: set CALLPULSE_SMTP_SECURITY to "
+                                     "starttls or tls, or drop CALLPULSE_SMTP_USERNAME")
+        ca_file = env.get("CALLPULSE_SMTP_CA_FILE") or None
+        if ca_file is not None and not Path(ca_file).expanduser().is_file():
+            raise ConfigurationError(f"CALLPULSE_SMTP_CA_FILE is not a readable file: {ca_file!r}")
+        port = _int(env, "CALLPULSE_SMTP_PORT", {"starttls": 587, "tls": 465, "none": 25}[security])
+        if not 0 < port < 65536:
+            raise ConfigurationError(f"CALLPULSE_SMTP_PORT must be 1-65535, got {port}")
+        secret = env.get("CALLPULSE_WEBHOOK_SECRET") or None
+        if secret is not None and len(secret.encode()) < 32:
+            raise ConfigurationError("CALLPULSE_WEBHOOK_SECRET must be at least 32 bytes (e.g. openssl rand -hex 32)")
+        base = _positive_float(env, "CALLPULSE_DELIVERY_RETRY_BASE_SECONDS", 5.0)
+        most = _positive_float(env, "CALLPULSE_DELIVERY_RETRY_MAX_SECONDS", 600.0)
+        if most < base:
+            raise ConfigurationError("CALLPULSE_DELIVERY_RETRY_MAX_SECONDS must be at least "
+                                     "CALLPULSE_DELIVERY_RETRY_BASE_SECONDS")
+        return cls(
+            smtp_host=host,
+            smtp_port=port,
+            smtp_security=security,
+            smtp_username=username,
+            smtp_password=password,
+            smtp_from=sender,
+            smtp_timeout_seconds=_positive_float(env, "CALLPULSE_SMTP_TIMEOUT_SECONDS", 10.0),
+            smtp_ca_file=None if ca_file is None else Path(ca_file).expanduser().resolve(),
+            smtp_max_attachment_bytes=_positive_int(env, "CALLPULSE_SMTP_MAX_ATTACHMENT_BYTES", 15 * 1024 * 1024),
+            webhook_secret=secret,
+            webhook_timeout_seconds=_positive_float(env, "CALLPULSE_WEBHOOK_TIMEOUT_SECONDS", 5.0),
+            webhook_allow_networks=_networks(env, "CALLPULSE_WEBHOOK_ALLOW_NETWORKS"),
+            max_attempts=_positive_int(env, "CALLPULSE_DELIVERY_MAX_ATTEMPTS", 6),
+            retry_base_seconds=base,
+            retry_max_seconds=most,
+        )
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the gateway reads from its environment."""
@@ -133,12 +236,28 @@ class Settings:
     # (the test suite) graphql-core also runs each operation and any difference is an error.
     executor: str = "planned"
     executor_shadow: bool = False
+    # How long the live hub lets change signals gather before refreshing a group (a burst is one refresh).
+    live_debounce_seconds: float = 0.05
     # What one operation may take (gateway/limits.py, gateway/cost.py): its estimated cost, its running time
     # (updateTenantSettings exempt), its document's tokens, and the bytes of a /graphql body or websocket message.
     query_cost_budget: int = DEFAULT_QUERY_COST_BUDGET
     operation_timeout_seconds: float = DEFAULT_OPERATION_TIMEOUT_SECONDS
     query_max_tokens: int = DEFAULT_QUERY_MAX_TOKENS
     graphql_max_bytes: int = DEFAULT_GRAPHQL_MAX_BYTES
+    # Beyond this many rows a PDF export is refused (BAD_USER_INPUT, reason pdf_row_cap) and CSV suggested.
+    report_pdf_max_rows: int = DEFAULT_REPORT_PDF_MAX_ROWS
+    # Report jobs run by each `serve` process at once (0: none there, only `callpulse worker` runs them), how long
+    # a claim holds without renewal, how often a run is tried, the back-off between tries, how often idle
+    # workers look for work and schedulers for due slots, and how long a stopping worker lets its runs finish.
+    report_workers: int = 1
+    report_lease_seconds: float = DEFAULT_REPORT_LEASE_SECONDS
+    report_max_attempts: int = DEFAULT_REPORT_MAX_ATTEMPTS
+    report_retry_seconds: float = DEFAULT_REPORT_RETRY_SECONDS
+    report_poll_seconds: float = DEFAULT_REPORT_POLL_SECONDS
+    report_schedule_seconds: float = DEFAULT_REPORT_SCHEDULE_SECONDS
+    report_stop_seconds: float = DEFAULT_REPORT_STOP_SECONDS
+    # Report delivery: SMTP, webhooks, retries (DeliverySettings).
+    delivery: DeliverySettings = field(default_factory=DeliverySettings)
 
     @property
     def embedded(self) -> bool:
@@ -184,9 +303,20 @@ class Settings:
             ws_init_timeout_seconds=ws_init_timeout,
             executor=_choice(env, "CALLPULSE_EXECUTOR", ("planned", "graphql-core"), "planned"),
             executor_shadow=_flag(env.get("CALLPULSE_EXECUTOR_SHADOW"), False),
+            live_debounce_seconds=_non_negative_int(env, "CALLPULSE_LIVE_DEBOUNCE_MS", 50) / 1000,
             query_cost_budget=_positive_int(env, "CALLPULSE_QUERY_COST_BUDGET", DEFAULT_QUERY_COST_BUDGET),
             operation_timeout_seconds=_positive_float(env, "CALLPULSE_OPERATION_TIMEOUT_SECONDS",
                                                       DEFAULT_OPERATION_TIMEOUT_SECONDS),
             query_max_tokens=_positive_int(env, "CALLPULSE_QUERY_MAX_TOKENS", DEFAULT_QUERY_MAX_TOKENS),
             graphql_max_bytes=_positive_int(env, "CALLPULSE_GRAPHQL_MAX_BYTES", DEFAULT_GRAPHQL_MAX_BYTES),
+            report_pdf_max_rows=_positive_int(env, "CALLPULSE_REPORT_PDF_MAX_ROWS", DEFAULT_REPORT_PDF_MAX_ROWS),
+            report_workers=_non_negative_int(env, "CALLPULSE_REPORT_WORKERS", 1),
+            report_lease_seconds=_positive_float(env, "CALLPULSE_REPORT_LEASE_SECONDS", DEFAULT_REPORT_LEASE_SECONDS),
+            report_max_attempts=_positive_int(env, "CALLPULSE_REPORT_MAX_ATTEMPTS", DEFAULT_REPORT_MAX_ATTEMPTS),
+            report_retry_seconds=_positive_float(env, "CALLPULSE_REPORT_RETRY_SECONDS", DEFAULT_REPORT_RETRY_SECONDS),
+            report_poll_seconds=_positive_float(env, "CALLPULSE_REPORT_POLL_SECONDS", DEFAULT_REPORT_POLL_SECONDS),
+            report_schedule_seconds=_positive_float(env, "CALLPULSE_REPORT_SCHEDULE_SECONDS",
+                                                    DEFAULT_REPORT_SCHEDULE_SECONDS),
+            report_stop_seconds=_positive_float(env, "CALLPULSE_REPORT_STOP_SECONDS", DEFAULT_REPORT_STOP_SECONDS),
+            delivery=DeliverySettings.from_env(env),
         )

@@ -32,7 +32,7 @@ PAGE: Final = 500
 # row (of NULL calls) comes back when there are none: the snapshot must be the statement's own, or a call
 # committed between two statements would count as seen.
 CALLS_SINCE: Final = """
-WITH snap AS MATERIALIZED (SELECT coalesce($3::pg_snapshot, pg_current_snapshot()) AS upto)
+WITH snap AS MATERIALIZED (SELECT coalesce($3::text::pg_snapshot, pg_current_snapshot()) AS upto)
 SELECT snap.upto::text AS upto, c.*
 FROM snap LEFT JOIN LATERAL (
     SELECT c.id, c.direction, c.agent_id, c.lead_id, c.campaign_id, c.started_at, c.answered_at, c.ended_at,
@@ -40,8 +40,8 @@ FROM snap LEFT JOIN LATERAL (
            c.first_contact_resolution, c.outcome, c.disposition, c.csat_rating, c.cost, c.writer_xid::text AS writer
     FROM calls c
     WHERE c.tenant_id = $1
-      AND c.writer_xid >= pg_snapshot_xmin($2::pg_snapshot)
-      AND NOT pg_visible_in_snapshot(c.writer_xid, $2::pg_snapshot)
+      AND c.writer_xid >= pg_snapshot_xmin($2::text::pg_snapshot)
+      AND NOT pg_visible_in_snapshot(c.writer_xid, $2::text::pg_snapshot)
       AND pg_visible_in_snapshot(c.writer_xid, snap.upto)
       AND ($4::timestamptz IS NULL OR (c.ended_at, c.id) > ($4, $5::uuid))
       AND ($6::uuid[] IS NULL OR c.agent_id = any($6))

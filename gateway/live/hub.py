@@ -50,6 +50,8 @@ class Refreshed:
     interest: Interest
     # When the question's meaning moves without any change (TODAY at local midnight).
     rolls_at: datetime | None = None
+    # SQL statements the refresh ran.
+    statements: int = 0
 
 
 class Subscriber:
@@ -131,6 +133,7 @@ class Group:
                 continue
             self.refreshes += 1
             self.hub.refreshes += 1
+            self.hub.refresh_statements += refreshed.statements
             self.interest, self.rolls_at = refreshed.interest, refreshed.rolls_at
             if refreshed.result is not None:
                 self.publish(refreshed.result)
@@ -161,6 +164,7 @@ class LiveHub:
         self.debounce_seconds = debounce_seconds
         self.refresh_slots = asyncio.Semaphore(refresh_concurrency)
         self.refreshes = 0
+        self.refresh_statements = 0
         self.changes = 0
         self._rollover_moved = asyncio.Event()
         self._roller: asyncio.Task[None] | None = None
@@ -226,6 +230,13 @@ class LiveHub:
         """Refreshes every group (after the listener reconnected: signals may have been missed)."""
         for group in list(self.groups.values()):
             group.touch(0)
+
+    def stats(self) -> dict[str, int]:
+        """Counters for operators and benchmarks (GET /stats/live)."""
+        return {"groups": len(self.groups),
+                "subscribers": sum(len(g.subscribers) for g in self.groups.values()),
+                "changes": self.changes, "refreshes": self.refreshes,
+                "refreshStatements": self.refresh_statements}
 
     def rollover_changed(self) -> None:
         self._rollover_moved.set()

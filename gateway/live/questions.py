@@ -109,18 +109,19 @@ class Runner:
         key = node.alias.value if node is not None and node.alias is not None else self.field
         return ExecutionResult(data=None, errors=[located_error(error, [node] if node else None, [key])])
 
-    async def answer(self, source: Source) -> tuple[Shared, Answer | None]:
-        """One refresh: the source and the selection in one short transaction, serialised once."""
+    async def answer(self, source: Source) -> tuple[Shared, Answer | None, int]:
+        """One refresh: the source and the selection in one short transaction, serialised once; with the
+        statements it ran."""
         principal = self.context.require()
         answer: Answer | None = None
-        async with operation_scope(self.context.pool, principal.tenant_id):
+        async with operation_scope(self.context.pool, principal.tenant_id) as db:
             try:
                 answer = await source(self.context)
             except Exception as e:  # coded like any resolver's error: a client error shows, ours is masked
                 result = self.failed(e)
             else:
                 result = await self.execute(answer.value)
-        return serialise(result), answer
+        return serialise(result), answer, db.statements
 
 
 def serialise(result: ExecutionResult) -> Shared:
@@ -134,10 +135,10 @@ def state_refresh(runner: Runner, source: Source, fallback: Interest) -> Callabl
     """The refresh of a question whose subscribers want its latest state."""
 
     async def refresh(_group: Any) -> Refreshed:
-        shared, answer = await runner.answer(source)
+        shared, answer, statements = await runner.answer(source)
         if answer is None:
-            return Refreshed(shared, fallback)
-        return Refreshed(shared, answer.interest, answer.rolls_at)
+            return Refreshed(shared, fallback, statements=statements)
+        return Refreshed(shared, answer.interest, answer.rolls_at, statements)
 
     return refresh
 

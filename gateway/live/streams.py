@@ -115,7 +115,7 @@ def _feed_refresh(group: Group) -> Callable[[Group], Any]:
         async with group.lock, operation_scope(state.runner.context.pool, tenant) as db:
             if state.snapshot is None:
                 state.snapshot = await feed_sql.current_snapshot(db)
-                return Refreshed(None, Interest(tenant))
+                return Refreshed(None, Interest(tenant), statements=db.statements)
             base = state.snapshot
             pages: list[Page] = []
             cursor = Cursor(base)
@@ -143,7 +143,8 @@ def _feed_refresh(group: Group) -> Callable[[Group], Any]:
             for subscriber in group.subscribers:
                 subscriber.cursor = end
             state.snapshot = end
-        return Refreshed(None, Interest(tenant))
+            statements = db.statements
+        return Refreshed(None, Interest(tenant), statements=statements)
 
     return refresh
 

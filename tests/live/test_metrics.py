@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import asyncpg
 import pytest
+import websockets
+
+from gateway.ids import encode_id
 
 from tests.conftest import LiveGateway
-from tests.factories import make_agent, make_tenant
-from tests.live.helpers import DAY, call_event, ingest, subscribed
+from tests.factories import make_agent, make_team, make_tenant, make_user
+from tests.live.helpers import DAY, TRANSPORT, call_event, ingest, subscribed
+from tests.test_websocket import EXPIRING_TTL_SECONDS, close_of
 
 TENANT_CALLS = """
 subscription($range: DateRange!) {
@@ -37,3 +42,38 @@ async def test_a_subscriber_gets_the_figures_then_each_change(gateway: LiveGatew
         second = await sub.next()
         assert second["data"]["metrics"]["values"][0] == {"name": "calls_total", "value": 1.0}
         assert second["data"]["metrics"]["values"][1] == {"name": "average_handle_time_seconds", "value": 250.0}
+
+
+async def test_a_bad_token_is_refused_at_connection_init(gateway: LiveGateway) -> None:
+    async with websockets.connect(gateway.ws_url, subprotocols=[TRANSPORT]) as ws:  # type: ignore[list-item]
+        await ws.send(json.dumps({"type": "connection_init", "payload": {"Authorization": "Bearer nope"}}))
+        code, _ = await close_of(ws)
+    assert code == 4403
+
+
+async def test_a_token_expiring_mid_stream_closes_the_live_socket(gateway: LiveGateway,
+                                                                  tenant: dict[str, uuid.UUID]) -> None:
+    token = gateway.token(tenant["tenant"], "boss", roles=("admin",), ttl_seconds=EXPIRING_TTL_SECONDS)
+    async with subscribed(gateway, token, TENANT_CALLS, {"range": RANGE}) as sub:
+        await sub.next()
+        code, reason = await close_of(sub.ws)
+    assert (code, reason) == (4403, "Forbidden: the token has expired")
+
+
+MANAGER_TEAM = """
+subscription($team: ID!) {
+  metrics(scope: {kind: TEAM, id: $team}, range: {from: "2026-03-02", to: "2026-03-02"}, metrics: [CALLS_TOTAL]) {
+    values { value }
+  }
+}"""
+
+
+async def test_role_rules_hold_for_live_figures(gateway: LiveGateway, tenant: dict[str, uuid.UUID],
+                                                admin_conn: asyncpg.Connection) -> None:
+    team = await make_team(admin_conn, tenant["tenant"], "Red")
+    agent_user = await make_user(admin_conn, tenant["tenant"], "ada@acme.test", "agent", tenant["agent"])
+    token = gateway.token(tenant["tenant"], str(agent_user), roles=("agent",))
+    async with subscribed(gateway, token, MANAGER_TEAM, {"team": encode_id("Team", team)}) as sub:
+        payload = await sub.next()
+    assert payload["data"] is None
+    assert [e["extensions"]["code"] for e in payload["errors"]] == ["FORBIDDEN"]
