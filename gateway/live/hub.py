@@ -223,7 +223,9 @@ class LiveHub:
         """Refreshes the groups the change touches, and only those."""
         self.changes += 1
         for group in self.groups.values():
-            if group.interest is not None and group.interest.touched_by(change):
+            # A group whose first refresh is still running does not know what it reads yet: it may have read
+            # before this change committed, so it refreshes once more.
+            if group.interest is None or group.interest.touched_by(change):
                 group.touch(self.debounce_seconds)
 
     async def resync(self) -> None:
