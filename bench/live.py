@@ -30,6 +30,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from datetime import UTC, datetime
@@ -119,8 +120,25 @@ async def _subscriber(url: str, token: str, question: dict[str, Any], arrivals: 
         arrivals.append(time.time())
 
 
+def read_json(path: str) -> Any:
+    return json.loads(Path(path).read_text())
+
+
+def write_json(path: str, value: Any) -> None:
+    Path(path).write_text(json.dumps(value))
+
+
+def remove(*paths: str) -> None:
+    for path in paths:
+        Path(path).unlink(missing_ok=True)
+
+
+def start(command: list[str], **kwargs: Any) -> subprocess.Popen[Any]:
+    return subprocess.Popen(command, cwd=ROOT, **kwargs)  # noqa: S603 - our own commands
+
+
 async def client(url: str, plan_file: str) -> None:
-    plan = json.loads(Path(plan_file).read_text())
+    plan = read_json(plan_file)
     arrivals: list[list[float]] = [[] for _ in plan["subscribers"]]
     ready, opened, gate = asyncio.Event(), [0], asyncio.Semaphore(100)
     tasks = [asyncio.create_task(_subscriber(url, plan["tokens"][s["tenant"]], s, arrivals[i], ready, opened, gate,
@@ -136,7 +154,7 @@ async def client(url: str, plan_file: str) -> None:
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     await stop.wait()
-    Path(plan_file + ".out").write_text(json.dumps(arrivals))
+    write_json(plan_file + ".out", arrivals)
     os._exit(0)
 
 
@@ -174,9 +192,9 @@ async def main() -> None:
     name = f"livebench_{uuid.uuid4().hex[:8]}"
     print(f"machine      {len(os.sched_getaffinity(0))} cores, open files {soft} -> {hard}")
     dsn = await prepare(server_url, name, reuse=False, options=OPTIONS)
-    gateway: subprocess.Popen[bytes] | None = None
-    subscribers: subprocess.Popen[str] | None = None
-    plan_file = f"/tmp/{name}.json"
+    gateway: subprocess.Popen[Any] | None = None
+    subscribers: subprocess.Popen[Any] | None = None
+    plan_file = str(Path(tempfile.gettempdir()) / f"{name}.json")
     try:
         conn = await asyncpg.connect(dsn)
         tenants = []
@@ -187,21 +205,19 @@ async def main() -> None:
                             "raw_agents": [str(a["id"]) for a in agents]})
         await conn.close()
         asked = questions(tenants, args.questions)
-        plan = {"tokens": [mint_token(SECRET, tenant_id=t["id"], user_id="bench", roles=["admin"],
+        plan: dict[str, Any] = {"tokens": [mint_token(SECRET, tenant_id=t["id"], user_id="bench", roles=["admin"],
                                       ttl_seconds=6 * 3600) for t in tenants],
                 "subscribers": [asked[i % len(asked)] for i in range(args.subscribers)]}
-        Path(plan_file).write_text(json.dumps(plan))
+        write_json(plan_file, plan)
         env = {**os.environ, "DATABASE_URL": dsn, "CALLPULSE_JWT_SECRET": SECRET, "CALLPULSE_PORT": str(PORT),
                "CALLPULSE_LOG_LEVEL": "WARNING", "CALLPULSE_GRAPHIQL": "false"}
-        gateway = subprocess.Popen([sys.executable, "-m", "gateway.cli", "serve", "--workers", "1"],  # noqa: S603
-                                   env=env, cwd=ROOT)
+        gateway = start([sys.executable, "-m", "gateway.cli", "serve", "--workers", "1"], env=env)
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{PORT}", timeout=60) as http:
             await wait_ready(http, process=gateway)
             process = psutil.Process(gateway.pid)
             started = time.perf_counter()
-            subscribers = subprocess.Popen(  # noqa: S603 - ours
-                [sys.executable, __file__, "--client", f"ws://127.0.0.1:{PORT}/graphql", plan_file],
-                stdout=subprocess.PIPE, text=True, cwd=ROOT)
+            subscribers = start([sys.executable, __file__, "--client", f"ws://127.0.0.1:{PORT}/graphql", plan_file],
+                                stdout=subprocess.PIPE, text=True)
             assert subscribers.stdout is not None
             line = await asyncio.to_thread(subscribers.stdout.readline)
             if line.strip() != "READY":
@@ -225,15 +241,15 @@ async def main() -> None:
                 sent.append((tenant, t0))
                 await asyncio.sleep(1 / args.rate)
                 after = (await http.get("/stats/live")).json()
-                touched = sum(1 for q in asked if touches(q, tenant, tenants))
+                groups_touched = sum(1 for q in asked if touches(q, tenant, tenants))
                 per_change.append((after["refreshStatements"] - before["refreshStatements"],
-                                   after["refreshes"] - before["refreshes"], touched))
+                                   after["refreshes"] - before["refreshes"], groups_touched))
             await asyncio.sleep(2.0)
             cpu = sum(process.cpu_times()[:2]) - cpu_before
             rss_end = process.memory_info().rss
         subscribers.send_signal(signal.SIGTERM)
         await asyncio.to_thread(subscribers.wait, 120)
-        arrivals = json.loads(Path(plan_file + ".out").read_text())
+        arrivals: list[list[float]] = read_json(plan_file + ".out")
         latencies, expected, delivered = [], 0, 0
         for n, (tenant, t0) in enumerate(sent):
             t_next = sent[n + 1][1] if n + 1 < len(sent) else float("inf")
@@ -245,9 +261,9 @@ async def main() -> None:
                 if got:
                     delivered += 1
                     latencies.append((got[0] - t0) * 1000)
-        statements = [p[0] for p in per_change]
-        refreshes = [p[1] for p in per_change]
-        touched = [p[2] for p in per_change]
+        statements = [change[0] for change in per_change]
+        refreshes = [change[1] for change in per_change]
+        touched = [change[2] for change in per_change]
         print(f"ingests      {len(sent)} at {args.rate:g}/s, one call each, round-robin over the tenants")
         print(f"latency      p50 {percentile(latencies, 0.5):.0f} ms, p99 {percentile(latencies, 0.99):.0f} ms, "
               f"max {max(latencies, default=float('nan')):.0f} ms (ingest sent -> update received)")
@@ -265,8 +281,7 @@ async def main() -> None:
                     proc.wait(60)
                 except subprocess.TimeoutExpired:
                     proc.kill()
-        for path in (plan_file, plan_file + ".out"):
-            Path(path).unlink(missing_ok=True)
+        remove(plan_file, plan_file + ".out")
         server = await asyncpg.connect(server_url)
         try:
             await server.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

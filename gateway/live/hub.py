@@ -7,15 +7,21 @@ import contextlib
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Hashable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
+
+import asyncpg
 
 from gateway import clock
 from gateway.live import changes
 from gateway.live.changes import Change, Interest
 
 log = logging.getLogger(__name__)
+
+# What a refresh raises when the database cannot be reached: subscribers keep their last state.
+UNREACHABLE: Final = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
+                      asyncpg.CannotConnectNowError)
 
 # A burst of signals (an ingest of many batches) becomes one refresh per group.
 DEFAULT_DEBOUNCE_SECONDS: Final = 0.05
@@ -127,6 +133,10 @@ class Group:
                     refreshed = await self.refresh_fn(self)
             except asyncio.CancelledError:
                 raise
+            except UNREACHABLE as e:
+                log.warning("a live refresh could not reach the database (%s); keeping the last state", e)
+                self._first.set()
+                continue
             except Exception:
                 log.exception("a live refresh failed: %r", self.key)
                 self._first.set()

@@ -9,7 +9,6 @@ subscription's selection set over it once, codes its errors, and serialises the 
 from __future__ import annotations
 
 import dataclasses
-import logging
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -17,14 +16,22 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from graphql import DocumentNode, ExecutionResult, GraphQLError, located_error, parse
+from graphql import (
+    DocumentNode,
+    ExecutionResult,
+    FieldNode,
+    GraphQLError,
+    OperationDefinitionNode,
+    located_error,
+    parse,
+)
 
 from gateway.access import Access
 from gateway.auth import READERS
 from gateway.context import Context, operation_scope
 from gateway.graphql_errors import with_code
 from gateway.live.changes import Interest
-from gateway.live.hub import Refreshed, Shared
+from gateway.live.hub import UNREACHABLE, Refreshed, Shared
 
 
 @dataclass(frozen=True)
@@ -103,9 +110,11 @@ class Runner:
 
     def failed(self, error: Exception) -> ExecutionResult:
         """The result when the source itself failed: the root field's error (its type is non-null)."""
-        operation = next(d for d in self.document.definitions if getattr(d, "operation", None) is not None)
-        node = next((s for s in getattr(operation, "selection_set").selections
-                     if getattr(getattr(s, "name", None), "value", None) == self.field), None)
+        name = self.request.operation_name
+        operation = next(d for d in self.document.definitions if isinstance(d, OperationDefinitionNode)
+                         and (name is None or (d.name is not None and d.name.value == name)))
+        node = next((s for s in operation.selection_set.selections
+                     if isinstance(s, FieldNode) and s.name.value == self.field), None)
         key = node.alias.value if node is not None and node.alias is not None else self.field
         return ExecutionResult(data=None, errors=[located_error(error, [node] if node else None, [key])])
 
@@ -117,6 +126,10 @@ class Runner:
         async with operation_scope(self.context.pool, principal.tenant_id) as db:
             try:
                 answer = await source(self.context)
+            except UNREACHABLE:
+                # The database is away: subscribers keep their last state, and the listener's resync refreshes
+                # every group once it is back.
+                raise
             except Exception as e:  # coded like any resolver's error: a client error shows, ours is masked
                 result = self.failed(e)
             else:

@@ -7,16 +7,27 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import websockets
 from websockets.asyncio.client import ClientConnection
 
-from tests.conftest import LiveGateway
-
 TRANSPORT = "graphql-transport-ws"
 DAY = "2026-03-02"
+
+
+class Gateway(Protocol):
+    """What the helpers need of a gateway: an in-process one (conftest's LiveGateway) or a `callpulse serve`."""
+
+    @property
+    def url(self) -> str: ...
+
+    @property
+    def ws_url(self) -> str: ...
+
+    def token(self, tenant_id: uuid.UUID, user_id: str = ..., roles: tuple[str, ...] = ...,
+              ttl_seconds: int = ...) -> str: ...
 
 
 def call_event(agent_id: uuid.UUID | str | None, *, ended_at: str = f"{DAY}T14:05:00Z", **extra: Any) -> dict[str, Any]:
@@ -27,7 +38,7 @@ def call_event(agent_id: uuid.UUID | str | None, *, ended_at: str = f"{DAY}T14:0
     return {"id": str(uuid.uuid4()), "type": "call.ended", "occurred_at": ended_at, "data": data}
 
 
-async def ingest(gateway: LiveGateway, tenant_id: uuid.UUID, events: list[dict[str, Any]]) -> None:
+async def ingest(gateway: Gateway, tenant_id: uuid.UUID, events: list[dict[str, Any]]) -> None:
     token = gateway.token(tenant_id, "platform", roles=("service",))
     async with httpx.AsyncClient(base_url=gateway.url, timeout=30) as client:
         response = await client.post("/api/v1/events", json=events, headers={"Authorization": f"Bearer {token}"})
@@ -41,9 +52,9 @@ class Subscriber:
     def __init__(self, ws: ClientConnection) -> None:
         self.ws = ws
 
-    async def next(self, timeout: float = 10) -> dict[str, Any]:
+    async def next(self, within: float = 10) -> dict[str, Any]:
         while True:
-            message = json.loads(await asyncio.wait_for(self.ws.recv(), timeout))
+            message = json.loads(await asyncio.wait_for(self.ws.recv(), within))
             if message["type"] in ("next", "data"):
                 payload: dict[str, Any] = message["payload"]
                 return payload
@@ -55,11 +66,11 @@ class Subscriber:
             message = await asyncio.wait_for(self.ws.recv(), seconds)
         except TimeoutError:
             return True
-        raise AssertionError(f"expected no message, got {message}")
+        raise AssertionError(f"expected no message, got {message!r}")
 
 
 @asynccontextmanager
-async def subscribed(gateway: LiveGateway, token: str, query: str,
+async def subscribed(gateway: Gateway, token: str, query: str,
                      variables: dict[str, Any] | None = None) -> AsyncIterator[Subscriber]:
     async with websockets.connect(gateway.ws_url, subprotocols=[TRANSPORT]) as ws:  # type: ignore[list-item]
         await ws.send(json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}))

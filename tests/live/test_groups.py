@@ -8,8 +8,8 @@ from contextlib import AsyncExitStack
 
 import asyncpg
 import pytest
+from asyncpg.connection import LoggedQuery
 
-from gateway.db import LoggedQuery
 from gateway.live import LiveHub
 from tests.conftest import GatewayFactory, LiveGateway, TestDatabase
 from tests.factories import make_agent, make_team, make_tenant
@@ -35,7 +35,7 @@ def calls_total(payload: dict[str, object]) -> float:
 
 
 def hub_of(gateway: LiveGateway) -> LiveHub:
-    hub = gateway.server.config.app.state.live
+    hub = getattr(gateway.server.config.app, "state").live  # noqa: B009 - the Starlette app behind uvicorn
     assert isinstance(hub, LiveHub)
     return hub
 

@@ -10,7 +10,6 @@ import pytest
 import websockets
 
 from gateway.ids import encode_id
-
 from tests.conftest import LiveGateway
 from tests.factories import make_agent, make_team, make_tenant, make_user
 from tests.live.helpers import DAY, TRANSPORT, call_event, ingest, subscribed
