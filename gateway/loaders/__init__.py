@@ -20,6 +20,7 @@ from gateway.loaders.task import TaskByIdLoader
 from gateway.loaders.team import TeamByIdLoader
 from gateway.loaders.tenant import TenantByIdLoader
 from gateway.loaders.user import UserByIdLoader, UserBySubjectLoader
+from gateway.loaders.widget import WidgetByIdLoader
 from gateway.metrics import Scope
 
 
@@ -45,6 +46,7 @@ class Loaders:
     totals: dict[Scope, TotalsLoader]
     series: dict[Scope, SeriesLoader]
     relations: RelationLoaders
+    widget_by_id: WidgetByIdLoader
 
     @classmethod
     def for_session(cls, db: TenantSession) -> Loaders:
@@ -71,4 +73,5 @@ class Loaders:
             totals={scope: TotalsLoader(db, scope) for scope in Scope},
             series={scope: SeriesLoader(db, scope) for scope in Scope},
             relations=RelationLoaders.for_session(db),
+            widget_by_id=WidgetByIdLoader(db),
         )

@@ -9,7 +9,9 @@ from gateway.auth import Role
 from gateway.context import Context
 from gateway.errors import BadUserInput
 from gateway.formulas import Formula, parse, validate_name
+from gateway.live.signals import ConfigChange, signal_config
 from gateway.loaders import custom_metric as custom_sql
+from gateway.loaders.custom_metric import CustomMetricByNameLoader
 from gateway.metric_specs import MetricSpec
 from gateway.metrics import Metric
 from gateway.schema.custom_metric import CustomMetric
@@ -45,13 +47,18 @@ async def define(context: Context, name: str, formula: str, description: str,
     row = custom_sql.CustomMetricRow(name=name, formula=str(parsed), description=description,
                                      higher_is_better=higher_is_better, created_by=principal.user_id,
                                      created_at=now, updated_at=now)
-    return CustomMetric(row=await custom_sql.upsert(context.db, row))
+    saved = await custom_sql.upsert(context.db, row)
+    await signal_config(context.db, principal.tenant_id, ConfigChange.CUSTOM_METRIC)
+    return CustomMetric(row=saved)
 
 
 async def delete(context: Context, name: str) -> bool:
     """True when it existed; dashboards asking for it afterwards get BAD_USER_INPUT."""
-    context.require(Role.ADMIN)
-    return await custom_sql.delete(context.db, validate_name(name))
+    principal = context.require(Role.ADMIN)
+    deleted = await custom_sql.delete(context.db, validate_name(name))
+    if deleted:
+        await signal_config(context.db, principal.tenant_id, ConfigChange.CUSTOM_METRIC)
+    return deleted
 
 
 async def spec(context: Context, metric: Metric | None, custom: str | None) -> MetricSpec:
@@ -66,11 +73,16 @@ async def spec(context: Context, metric: Metric | None, custom: str | None) -> M
 async def specs(context: Context, metrics: list[Metric], custom: list[str]) -> list[MetricSpec]:
     """Built-in metrics first, then the custom ones, each in the order asked: 1 to MAX_ASKED of them; unknown
     names are BAD_USER_INPUT."""
+    return await specs_from(context.loaders.custom_metric_by_name, metrics, custom)
+
+
+async def specs_from(by_name: CustomMetricByNameLoader, metrics: list[Metric], custom: list[str]) -> list[MetricSpec]:
+    """specs() for callers outside a GraphQL operation (a report run), with the session's own loader."""
     if not 1 <= len(metrics) + len(custom) <= MAX_ASKED:
         raise BadUserInput(f"ask for 1 to {MAX_ASKED} metrics and custom metrics", argument="metrics")
     for name in custom:
         validate_name(name)
-    rows = await context.loaders.custom_metric_by_name.load_many(custom)
+    rows = await by_name.load_many(custom)
     unknown = [name for name, row in zip(custom, rows, strict=True) if row is None]
     if unknown:
         raise BadUserInput(f"no custom metric named {', '.join(map(repr, unknown))}", argument="customMetrics")

@@ -10,7 +10,8 @@ from gateway.live.changes import Interest
 from gateway.live.questions import Answer
 from gateway.metrics import Metric, Scope
 from gateway.periods import Granularity, Period, instants_of, local_midnight, local_today
-from gateway.resolvers import custom_metric, leaderboard as leaderboard_resolvers
+from gateway.resolvers import custom_metric
+from gateway.resolvers import leaderboard as leaderboard_resolvers
 from gateway.resolvers import metrics as metric_resolvers
 from gateway.resolvers._filters import key_of
 from gateway.schema.leaderboard import RankingScope
@@ -49,6 +50,20 @@ async def metrics(context: Context, scope: Scope, entity: UUID | None, wanted: l
                                 for s in specs],
                         series=series)
     return Answer(value, interest_of(context, scope, entity, period, timezone, widget),
+                  rolls_at(rng, timezone))
+
+
+async def widget_data(context: Context, widget_id: str) -> Answer:
+    """A widget's figures, read again at every refresh: an edit, a move or a deletion shows at once."""
+    from gateway.resolvers import widget as widget_resolvers
+
+    widget = await widget_resolvers.widget_for_owner(context, widget_id, argument="widgetId")
+    data = await widget_resolvers.widget_data(context, widget)
+    config = widget.row.config
+    timezone = await metric_resolvers.tenant_timezone(context)
+    period = config.range.period(local_today(timezone))
+    rng = DateRange(from_=config.range.start, to=config.range.end, preset=config.range.preset)
+    return Answer(data, interest_of(context, config.scope_kind, config.scope_id, period, timezone, widget.row.id),
                   rolls_at(rng, timezone))
 
 

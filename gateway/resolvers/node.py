@@ -70,9 +70,16 @@ async def _tenant(context: Context, access: Access, key: UUID) -> Node | None:
     return Tenant(row=row) if row is not None else None
 
 
+async def _widget(context: Context, access: Access, key: UUID) -> Node | None:
+    # Imported here: the widget resolvers read the graph through the other resolvers.
+    from gateway.resolvers.widget import owned
+
+    return await owned(context, key)
+
+
 _FETCHERS: Final[dict[str, Callable[[Context, Access, UUID], Awaitable[Node | None]]]] = {
     "Agent": _agent, "Team": _team, "Campaign": _campaign, "Lead": _lead, "Call": _call, "Task": _task,
-    "User": _user, "Tenant": _tenant,
+    "User": _user, "Tenant": _tenant, "Widget": _widget,
 }
 
 

@@ -7,6 +7,7 @@ import zoneinfo
 from gateway.auth import Role
 from gateway.context import Context
 from gateway.errors import BadUserInput, NotFound
+from gateway.live.signals import ConfigChange, signal_config
 from gateway.loaders import tenant as tenant_sql
 from gateway.schema.settings import TenantSettingsInput, TenantSettingsResult
 from gateway.schema.tenant import Tenant
@@ -35,6 +36,7 @@ async def update(context: Context, settings: TenantSettingsInput) -> TenantSetti
     if rebuild:
         await tenant_sql.rebuild_rollups(context.db)
     context.loaders.tenant_by_id.clear(after.id).prime(after.id, after)
+    await signal_config(context.db, principal.tenant_id, ConfigChange.SETTINGS)
     return TenantSettingsResult(tenant=Tenant(row=after), rollups_rebuilt=rebuild)
 
 

@@ -29,11 +29,13 @@ from gateway.resolvers import ingest as ingest_resolvers
 from gateway.resolvers import lead as lead_resolvers
 from gateway.resolvers import leaderboard as leaderboard_resolvers
 from gateway.resolvers import node as node_resolvers
+from gateway.resolvers import screen as screen_resolvers
 from gateway.resolvers import settings as settings_resolvers
 from gateway.resolvers import task as task_resolvers
 from gateway.resolvers import team as team_resolvers
 from gateway.resolvers import tenant as tenant_resolvers
 from gateway.resolvers import viewer as viewer_resolvers
+from gateway.resolvers import widget as widget_resolvers
 from gateway.resolvers._filters import key_of
 from gateway.schema._execution import ScalarListExecutionContext
 from gateway.schema.agent import Agent, AgentFilter
@@ -49,12 +51,15 @@ from gateway.schema.metrics import METRICS_TYPES, DateRange, Metric
 from gateway.schema.node import Node
 from gateway.schema.pagination import Connection
 from gateway.schema.report import DailyReport
+from gateway.schema.screen import IssuedScreenToken, ScreenToken
 from gateway.schema.settings import TenantSettingsInput, TenantSettingsResult
 from gateway.schema.subscription import Subscription
 from gateway.schema.task import Task, TaskFilter
 from gateway.schema.team import Team
 from gateway.schema.tenant import Tenant
 from gateway.schema.user import Viewer
+from gateway.schema.widget import CreateWidgetInput, UpdateWidgetInput, Widget, WidgetMoveInput
+from gateway.screens import ReadOnlyScreens
 
 
 @strawberry.type
@@ -164,6 +169,16 @@ class Query:
     ) -> Connection[Task]:
         return await task_resolvers.tasks(info.context, first, after, filter, order_by)
 
+    @strawberry.field(description="Your own dashboard widgets, top to bottom and left to right on the grid.")
+    async def widgets(self, info: strawberry.Info[Context, None]) -> list[Widget]:
+        return await widget_resolvers.widgets(info.context)
+
+    @strawberry.field(description="The tenant's screen tokens (admin), newest first: those neither revoked nor "
+                      "ended, or all of them with `includeInactive`.")
+    async def screen_tokens(self, info: strawberry.Info[Context, None],
+                            include_inactive: bool = False) -> list[ScreenToken]:
+        return await screen_resolvers.screen_tokens(info.context, include_inactive)
+
 
 @strawberry.type
 class Mutation:
@@ -187,6 +202,41 @@ class Mutation:
                                      settings: TenantSettingsInput) -> TenantSettingsResult:
         return await settings_resolvers.update(info.context, settings)
 
+    @strawberry.mutation(description="Adds a widget to your dashboard: its type, title, place on the grid and "
+                         "config, checked as the graph would answer it.")
+    async def create_widget(self, info: strawberry.Info[Context, None], input: CreateWidgetInput) -> Widget:
+        return await widget_resolvers.create(info.context, input)
+
+    @strawberry.mutation(description="Changes the fields given of one of your widgets.")
+    async def update_widget(self, info: strawberry.Info[Context, None], id: strawberry.ID,
+                            input: UpdateWidgetInput) -> Widget:
+        return await widget_resolvers.update(info.context, id, input)
+
+    @strawberry.mutation(description="Moves or resizes several of your widgets at once: all of them, or none "
+                         "when any is not yours.")
+    async def move_widgets(self, info: strawberry.Info[Context, None], moves: list[WidgetMoveInput]) -> list[Widget]:
+        return await widget_resolvers.move(info.context, moves)
+
+    @strawberry.mutation(description="Deletes one of your widgets; true, or NOT_FOUND when it is not yours.")
+    async def delete_widget(self, info: strawberry.Info[Context, None], id: strawberry.ID) -> bool:
+        return await widget_resolvers.delete(info.context, id)
+
+    @strawberry.mutation(description="Lets a wall screen show a user's dashboard for `days` (1-365), read-only "
+                         "(admin): the grant, and the screen's first short-lived token.")
+    async def issue_screen_token(self, info: strawberry.Info[Context, None], user_id: strawberry.ID, label: str,
+                                 days: int = 30) -> IssuedScreenToken:
+        return await screen_resolvers.issue(info.context, user_id, label, days)
+
+    @strawberry.mutation(description="A fresh token for the screen calling it with its own token, while its grant "
+                         "is neither revoked nor ended; call it before the token expires.")
+    async def renew_screen_token(self, info: strawberry.Info[Context, None]) -> IssuedScreenToken:
+        return await screen_resolvers.renew(info.context)
+
+    @strawberry.mutation(description="Revokes a screen token now (admin): its requests are refused and its open "
+                         "sockets closed (4403) at once.")
+    async def revoke_screen_token(self, info: strawberry.Info[Context, None], id: strawberry.ID) -> ScreenToken:
+        return await screen_resolvers.revoke(info.context, id)
+
 
 class CallPulseSchema(strawberry.Schema):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -208,7 +258,7 @@ def build_schema(**kwargs: Any) -> strawberry.Schema:
         # Then the cost is checked against the budget, before the operation's transaction sees any SQL; the time
         # budget runs inside that transaction and around the execution (gateway/limits.py, gateway/cost.py).
         extensions=[ErrorCodeExtension, DocumentParser, lambda: ValidationCache(maxsize=256), QuerySizeLimit,
-                    QueryCost, OperationScopeExtension, OperationTimeBudget, PlannedExecution],
+                    QueryCost, ReadOnlyScreens, OperationScopeExtension, OperationTimeBudget, PlannedExecution],
         # Types reachable only through `node(id:)` must still be in the schema.
         types=[Agent, Team, Campaign, Lead, Call, Task, Tenant, *METRICS_TYPES],
         # Lists of plain scalars (series values) are coerced in one pass: see _execution.py.

@@ -18,14 +18,15 @@ ENTITY_TYPES: dict[Scope, str] = {Scope.TEAM: "Team", Scope.AGENT: "Agent", Scop
 
 @strawberry.input(description="A scope: `kind` TENANT alone, or TEAM / AGENT / CAMPAIGN with the entity's `id`.")
 class ScopeInput:
-    kind: ScopeKind  # type: ignore[valid-type]
-    id: strawberry.ID | None = None
+    kind: ScopeKind = strawberry.field(description="What is measured.")  # type: ignore[valid-type]
+    id: strawberry.ID | None = strawberry.field(default=None, description="The team's, agent's or campaign's id; "
+                                                "none for TENANT.")
 
 
 @strawberry.type(description="A scope, as it was asked for.")
 class ScopeRef:
-    kind: ScopeKind  # type: ignore[valid-type]
-    id: strawberry.ID | None
+    kind: ScopeKind = strawberry.field(description="What is measured.")  # type: ignore[valid-type]
+    id: strawberry.ID | None = strawberry.field(description="The team's, agent's or campaign's id; null for TENANT.")
 
 
 def scope_key(scope: ScopeInput, argument: str = "scope") -> tuple[Scope, UUID | None]:

@@ -24,6 +24,7 @@ from gateway.schema.leaderboard import Leaderboard, RankingScope
 from gateway.schema.live import LiveCallBatch, LiveMetrics
 from gateway.schema.metrics import DateRange
 from gateway.schema.scope import ScopeInput, scope_key
+from gateway.schema.widget import WidgetData
 
 
 @strawberry.type
@@ -60,6 +61,14 @@ class Subscription:
         source = functools.partial(live_resolvers.leaderboard, metric=metric, custom=custom_metric, rng=range,
                                    scope=scope, first=first)
         async for shared in streams.follow(info, "leaderboard", source):
+            yield _as_event(shared)
+
+    @strawberry.subscription(description="One of your widgets' figures, as `Widget.data`: now, then again whenever "
+                             "they change — including when the widget is edited (or NOT_FOUND once deleted).")
+    async def widget_data(self, info: strawberry.Info[Context, None],
+                          widget_id: strawberry.ID) -> AsyncGenerator[WidgetData, None]:
+        source = functools.partial(live_resolvers.widget_data, widget_id=widget_id)
+        async for shared in streams.follow(info, "widgetData", source):
             yield _as_event(shared)
 
     @strawberry.subscription(description="Calls as they end, in commit order, in batches. With `after` (a batch's "

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import json
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -24,6 +25,8 @@ from gateway import db as dbmod
 from gateway.auth import Principal, Role
 from gateway.context import Context
 from gateway.ids import encode_id
+from gateway.loaders.widget import DayRange, WidgetConfig
+from gateway.metrics import Metric, Scope
 from gateway.schema import schema
 from gateway.schema._execution import ScalarListExecutionContext
 from gateway.seed import SeedOptions, seed_database
@@ -63,6 +66,14 @@ WHERE u.tenant_id = $1 AND u.role = $2
   AND ($2 <> 'agent' OR u.agent_id IS NOT NULL)
 ORDER BY u.id LIMIT 1
 """
+# One widget of the admin's, so that every field of Widget and of its data (a KPI's values) runs.
+WIDGET: Final = """
+INSERT INTO dashboard_widgets (tenant_id, id, user_id, widget_type, title, config)
+VALUES ($1, $2, $3, 'kpi', 'Calls handled', $4::jsonb)
+"""
+WIDGET_CONFIG: Final = WidgetConfig(Scope.TENANT, None, DayRange(FIRST_DAY, END), metrics=(Metric.CALLS_HANDLED,),
+                                    custom_metrics=("handled_share",))
+WIDGET_IDS: Final = "SELECT id FROM dashboard_widgets WHERE tenant_id = $1 ORDER BY id"
 EVENT_NAMES: Final = "SELECT DISTINCT name FROM analytics_events WHERE tenant_id = $1 ORDER BY name LIMIT 6"
 # A short seed may award no badge in a tenant; every agent of ours gets one, so badges show up in every list.
 AWARD_BADGES: Final = """
@@ -212,6 +223,9 @@ async def build_world(admin_dsn: str) -> tuple[World, asyncpg.Pool]:
         ids["Tenant"], foreign["Tenant"] = [encode_id("Tenant", tenant)], [encode_id("Tenant", other)]
         users = {role: await admin.fetchval(USER_OF_ROLE, tenant, role)
                  for role in ("admin", "manager", "agent", "viewer")}
+        await admin.execute(WIDGET, tenant, uuid.UUID(int=1), users["admin"], json.dumps(WIDGET_CONFIG.to_json()))
+        ids["Widget"] = [encode_id("Widget", r["id"]) for r in await admin.fetch(WIDGET_IDS, tenant)]
+        foreign["Widget"] = []
         event_names = [r["name"] for r in await admin.fetch(EVENT_NAMES, tenant)]
     finally:
         await admin.close()
