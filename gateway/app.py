@@ -17,15 +17,18 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway import dashboard_page
 from gateway import db as dbmod
-from gateway.live import ChangeListener, LiveHub
 from gateway.auth import verifier_for
 from gateway.cors import CorsMiddleware
 from gateway.http_errors import FaultBarrier, http_error
 from gateway.ingest.http import post_events
+from gateway.live import ChangeListener, LiveHub
 from gateway.logs import request_id_var
 from gateway.migrations import migrate, status
+from gateway.reports.worker import Worker, WorkerOptions, default_handlers
 from gateway.schema import schema
+from gateway.screens import Screens
 from gateway.settings import Settings
 from gateway.view import GraphQLView
 
@@ -135,19 +138,29 @@ def create_app(settings: Settings, *, admin_dsn: str | None = None,
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.settings = settings
         app.state.verifier = verifier_for(settings)
+        app.state.screens = screens = Screens.from_settings(settings)
         database = await open_database(settings, admin_dsn, query_logger)
         app.state.db = database
         upkeep = asyncio.create_task(_partition_upkeep(database))
         hub = LiveHub(debounce_seconds=settings.live_debounce_seconds,
                       refresh_concurrency=max(1, settings.pool_max_size // 2))
-        listener = ChangeListener(database.app_dsn, hub.on_payload, hub.resync)
+        # Screen revocations travel on the same channel; the screens take theirs and pass the rest on.
+        listener = ChangeListener(database.app_dsn, screens.revocations.ahead_of(hub.on_payload),
+                                  screens.revocations.after(hub.resync, database.app))
         app.state.live = hub
         app.state.live_listener = listener
         hub.start()
         listener.start()
+        # Report executions and schedules (CALLPULSE_REPORT_WORKERS per process; 0: left to `callpulse worker`).
+        reports = (Worker(database, default_handlers(settings), WorkerOptions.of(settings))
+                   if settings.report_workers > 0 else None)
+        report_task = None if reports is None else asyncio.create_task(reports.run())
         try:
             yield
         finally:
+            if reports is not None and report_task is not None:
+                reports.stop()
+                await report_task
             await listener.stop()
             await hub.stop()
             upkeep.cancel()
@@ -164,6 +177,7 @@ def create_app(settings: Settings, *, admin_dsn: str | None = None,
             Route("/healthz", endpoint=healthz),
             Route("/readyz", endpoint=readyz),
             Route("/stats/live", endpoint=live_stats),
+            Route("/dashboard", endpoint=dashboard_page.dashboard),
             Mount("/static", app=StaticFiles(packages=[("gateway", "static")]), name="static"),
         ],
         lifespan=lifespan,

@@ -1,4 +1,4 @@
-"""`callpulse demo | serve | migrate | seed | rollups | token | tenants | users`."""
+"""`callpulse demo | serve | worker | migrate | seed | rollups | token | tenants | users`."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from gateway import db as dbmod
 from gateway import rollups, serving
 from gateway.auth import Role, signing_secret, verifier_for
 from gateway.commands import common, directory
+from gateway.commands import worker as report_worker
 from gateway.errors import CallPulseError
 from gateway.logs import configure_logging
 from gateway.migrations import migrate, status
@@ -276,6 +277,7 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--ttl", type=_positive_seconds, default=common.DEFAULT_TTL_SECONDS,
                    help="seconds until it expires")
     directory.add_parsers(sub)
+    report_worker.add_parser(sub)
     return parser
 
 
@@ -293,7 +295,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
                 common.database_server(settings):
             if workers > 1:
                 return _serve_workers(args.command, settings, listener, workers)
-            asyncio.run((_demo if args.command == "demo" else _serve)(settings, listener))
+            serving.run((_demo if args.command == "demo" else _serve)(settings, listener))
         return 0
     with common.database_server(settings):
         if args.command == "migrate":
@@ -308,6 +310,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             asyncio.run(directory.tenants(settings, args))
         elif args.command == "users":
             asyncio.run(directory.users(settings, args))
+        elif args.command == "worker":
+            asyncio.run(report_worker.run(settings, concurrency=args.concurrency))
     return 0
 
 

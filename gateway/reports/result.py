@@ -2,8 +2,9 @@
 
 A result is a title, the parameters it ran with, summary figures, typed columns and rows, optionally further
 tables (a report's fixed breakdowns: calls by hour of day, outcomes, score buckets) and charts drawn from the
-columns of the main table or of one of those tables. Rows arrive as tuples in column order; a large result (a call-detail
-export) is read as an async stream of row chunks instead of a list, so nothing holds it all in memory.
+columns of the main table or of one of those tables. Rows arrive as tuples in column order; a large result
+(a call-detail export) is read as an async stream of row chunks instead of a list, so nothing holds it all in
+memory.
 """
 
 from __future__ import annotations
