@@ -72,6 +72,12 @@ RANKING: Final = 200  # a leaderboard or a standing ranks every agent of its sco
 EVENT_SCAN_DAY: Final = 100  # each day of raw track events eventAnalytics reads
 EVENT_INGESTED: Final = 20  # each event trackEvents validates and stores
 UNBOUNDED_LIST: Final = 20  # the size assumed for a list nothing bounds
+# A user's widgets, and the most series points one widget shows (both enforced when widgets are written).
+MAX_WIDGETS: Final = 100
+MAX_WIDGET_POINTS: Final = 2000
+# What reading one widget's figures can take, whatever its stored config: its series points, or a ranking,
+# or a table of MAX_COMPARED agents.
+WIDGET_DATA: Final = MAX_WIDGET_POINTS * SERIES_POINT + RANKING
 # Deeper than any useful document (the size rule allows 12 levels, introspection about 10 more).
 MAX_WALK_DEPTH: Final = 64
 # Above this, a cost is reported as this (JSON numbers stay exact, a fragment bomb stays printable).
@@ -134,6 +140,7 @@ _ITEMS: Final[Mapping[tuple[str, str], Callable[[_Frame], float]]] = {
     ("EventNameSeries", "uniqueUsers"): lambda f: f.buckets,
     ("Query", "dailyReports"): lambda f: f.days,
     ("IngestReport", "rejected"): lambda f: f.events,
+    ("Query", "widgets"): lambda f: MAX_WIDGETS,
 }
 # Lists of one item per value of an enum (the categories have a `null` one too).
 _PER_ENUM_VALUE: Final = {("Funnel", "stages"): ("LeadStage", 0),
@@ -202,6 +209,10 @@ class _Walker:
         if depth > MAX_WALK_DEPTH:
             return math.inf
         total = 0.0
+        if parent.name in ONE_OF:
+            # Only one of these fields holds a value (the widget type's): the costliest one bounds them.
+            return max((self.field(parent, s, frame, depth) for s in selection_set.selections
+                        if isinstance(s, FieldNode)), default=0.0) + FIELD * len(selection_set.selections)
         for selection in selection_set.selections:
             if isinstance(selection, FieldNode):
                 total += self.field(parent, selection, frame, depth)
@@ -235,7 +246,7 @@ class _Walker:
         if definition is None:
             return 0.0  # not a field of this type: validation has said so already
         arguments = self._arguments(definition, node)
-        inner = _derive(frame, arguments)
+        inner = WIDGET_FRAME if (parent.name, name) in WIDGET_FIGURES else _derive(frame, arguments)
         introspective = name.startswith("__") or parent.name.startswith("__")
         weight = INTROSPECTION_FIELD if introspective else FIELD
         items = self._items(parent, name, definition, inner) if is_list_type(get_nullable_type(definition.type)) \
@@ -350,6 +361,11 @@ def _buckets(days: int, granularity: str | None) -> int:
     return days
 
 
+def most_buckets(range_: Mapping[str, Any], granularity: str | None) -> int:
+    """The most buckets a series over this DateRange (as a dict: `from`/`to` or `preset`) can have."""
+    return _buckets(_days(range_), granularity)
+
+
 def _derive(frame: _Frame, arguments: Mapping[str, Any]) -> _Frame:
     """The frame below a field, from its arguments."""
     changes: dict[str, int] = {}
@@ -398,7 +414,18 @@ def _work(parent: GraphQLNamedType, name: str, arguments: Mapping[str, Any], fra
         return frame.days * EVENT_SCAN_DAY + frame.names * frame.buckets * SERIES_POINT
     if key == ("Mutation", "trackEvents"):
         return frame.events * EVENT_INGESTED
+    if key in WIDGET_FIGURES:
+        return WIDGET_DATA
     return 0.0
+
+
+# Fields whose figures come from a widget's stored config, not from the document's arguments: priced at the
+# worst a widget may hold, and what is below them framed the same way.
+# Types whose fields are alternatives: WidgetData sets the one field of its widget's type.
+ONE_OF: Final = frozenset({"WidgetData"})
+WIDGET_FIGURES: Final = frozenset({("Widget", "data"), ("Subscription", "widgetData")})
+WIDGET_FRAME: Final = _Frame(page=MAX_ENTRIES, days=31, buckets=MAX_WIDGET_POINTS // MAX_ASKED, metrics=MAX_ASKED,
+                             agents=MAX_COMPARED)
 
 
 def cost_error(cost: Cost, budget: int, node: Any = None) -> GraphQLError:

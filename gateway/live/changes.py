@@ -9,7 +9,7 @@ from uuid import UUID
 
 import orjson
 
-from gateway.live.signals import ConfigChange
+from gateway.live.signals import CHANNEL, REPORTS_CHANNEL, ConfigChange
 from gateway.metrics import Scope
 
 log = logging.getLogger(__name__)
@@ -34,14 +34,24 @@ class ConfigChanged:
     widget: UUID | None = None
 
 
-Change = DataChange | ConfigChanged
+@dataclass(frozen=True)
+class ExecutionChanged:
+    """A report execution moved on (claimed, completed, failed, retried)."""
+
+    tenant: UUID
+    execution: UUID
 
 
-def parse(payload: str) -> Change | None:
+Change = DataChange | ConfigChanged | ExecutionChanged
+
+
+def parse(payload: str, channel: str = CHANNEL) -> Change | None:
     """The change a NOTIFY payload describes; None (logged) for one this version does not understand."""
     try:
         body = orjson.loads(payload)
         tenant = UUID(body["tenant"])
+        if channel == REPORTS_CHANNEL:
+            return ExecutionChanged(tenant, UUID(body["execution"]))
         if "config" in body:
             widget = body.get("widget")
             return ConfigChanged(tenant, ConfigChange(body["config"]), UUID(widget) if widget else None)
@@ -66,10 +76,16 @@ class Interest:
     start: datetime | None = None
     end: datetime | None = None
     widget: UUID | None = None
+    execution: UUID | None = None
 
     def touched_by(self, change: Change) -> bool:
         if change.tenant != self.tenant:
             return False
+        if isinstance(change, ExecutionChanged):
+            return change.execution == self.execution
+        if self.execution is not None:
+            # An execution's status changes only with its own signal (and its report's settings).
+            return isinstance(change, ConfigChanged)
         if isinstance(change, ConfigChanged):
             return change.change is not ConfigChange.WIDGET or change.widget == self.widget
         if self.entity is not None and (self.scope, self.entity) not in change.scopes:

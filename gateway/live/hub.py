@@ -224,8 +224,8 @@ class LiveHub:
             del self.groups[group.key]
             group.stop()
 
-    def on_payload(self, payload: str) -> None:
-        change = changes.parse(payload)
+    def on_payload(self, channel: str, payload: str) -> None:
+        change = changes.parse(payload, channel)
         if change is not None:
             self.on_change(change)
 

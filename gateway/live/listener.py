@@ -19,7 +19,7 @@ from typing import Any, Final
 
 import asyncpg
 
-from gateway.live.signals import CHANNEL
+from gateway.live.signals import CHANNELS
 
 log = logging.getLogger(__name__)
 
@@ -39,13 +39,14 @@ def _jittered(seconds: float) -> float:
 
 
 class ChangeListener:
-    """Feeds every `callpulse_changes` payload to `on_payload`, and calls `on_resync` after each (re)connect.
+    """Feeds every payload of CHANNELS to `on_payload(channel, payload)`, and calls `on_resync` after each (re)connect.
 
     Notifications sent while the connection was down are lost: `on_resync` is where the caller catches up
     (the hub refreshes every group), so subscribers see fresh data without subscribing again.
     """
 
-    def __init__(self, dsn: str, on_payload: Callable[[str], None], on_resync: Callable[[], Awaitable[None]]) -> None:
+    def __init__(self, dsn: str, on_payload: Callable[[str, str], None],
+                 on_resync: Callable[[], Awaitable[None]]) -> None:
         self.dsn = dsn
         self.on_payload = on_payload
         self.on_resync = on_resync
@@ -90,10 +91,11 @@ class ChangeListener:
         try:
             conn.add_termination_listener(lambda _c: lost.set())
 
-            def deliver(_c: Any, _pid: int, _channel: str, payload: object) -> None:
-                self.on_payload(str(payload))
+            def deliver(_c: Any, _pid: int, channel: str, payload: object) -> None:
+                self.on_payload(channel, str(payload))
 
-            await conn.add_listener(CHANNEL, deliver)
+            for channel in CHANNELS:
+                await conn.add_listener(channel, deliver)
             self.connects += 1
             self.connected.set()
             if self.connects == 1:

@@ -6,6 +6,8 @@ transaction commits, and not at all when it rolls back, so a signal never announ
     data    {"tenant", "scopes": [{"kind", "id"}], "from", "to"}   sent by the rollup triggers (0005)
     config  {"tenant", "config": "widget" | "custom_metric" | "settings" | "directory", "widget"?}
             sent by writes that change what a live question shows without touching the rollups
+
+and report executions' status changes on `callpulse_reports` ({"tenant", "execution", "status", "attempt"}).
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ from uuid import UUID
 import orjson
 
 CHANNEL: Final = "callpulse_changes"
+# Report executions' status changes (gateway/reports/queue.py): {"tenant", "execution", "status", "attempt"}.
+REPORTS_CHANNEL: Final = "callpulse_reports"
+CHANNELS: Final = (CHANNEL, REPORTS_CHANNEL)
 
 NOTIFY: Final = "SELECT pg_notify($1, $2)"
 

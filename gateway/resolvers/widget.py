@@ -22,6 +22,7 @@ import strawberry
 
 from gateway.auth import READERS
 from gateway.context import Context
+from gateway.cost import MAX_WIDGET_POINTS, most_buckets
 from gateway.errors import BadUserInput, Forbidden, NotFound
 from gateway.ids import decode_id, encode_id
 from gateway.live.signals import ConfigChange, signal_config
@@ -317,6 +318,16 @@ async def _validate(context: Context, widget_type: WidgetType, config: WidgetCon
                            argument=f"{at}.granularity")
     if widget_type is not WidgetType.LEADERBOARD and config.first is not None:
         raise BadUserInput("only a LEADERBOARD takes first", argument=f"{at}.first")
+    if widget_type is WidgetType.TIME_SERIES and config.granularity is not None:
+        # A wall-screen chart, and what the cost model assumes of any widget (gateway/cost.py): a preset is
+        # counted at its longest (THIS_MONTH as 31 days), so the widget stays within it as the days move on.
+        rng = ({"preset": config.range.preset.name} if config.range.preset is not None else
+               {"from": str(config.range.start), "to": str(config.range.end)})
+        points = most_buckets(rng, config.granularity.name) * asked
+        if points > MAX_WIDGET_POINTS:
+            raise BadUserInput(f"a TIME_SERIES widget shows at most {MAX_WIDGET_POINTS:,} points (buckets x "
+                               f"metrics); this one would show up to {points:,}: shorten the range, coarsen the "
+                               "granularity or ask for fewer metrics", argument=f"{at}.granularity")
     await _require_entity(context, config, at)
     try:
         await figures(context, widget_type, config)

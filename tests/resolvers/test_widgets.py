@@ -488,3 +488,15 @@ async def test_custom_metric_and_settings_writes_signal_their_change(
     await graphql(gateway, token, "mutation { updateTenantSettings(settings: {defaultExportFormat: CSV}) "
                                   "{ rollupsRebuilt } }")
     assert await changes() == [{"tenant": tenant, "config": "settings"}]
+
+
+async def test_a_time_series_widget_over_its_points_cap_is_refused_naming_the_granularity(
+        gateway: LiveGateway, floor: Floor) -> None:
+    # 30 days of hours (the cost model counts 25 a day) x 3 metrics = 2,250 points > 2,000
+    widget = {"title": "Too much", "type": "TIME_SERIES", "position": {"x": 0, "y": 0, "w": 8, "h": 4},
+              "config": {"range": {"preset": "LAST_30_DAYS"}, "granularity": "HOUR",
+                         "metrics": ["CALLS_TOTAL", "CALLS_HANDLED", "CSAT"]}}
+    refused = error_of(await graphql(gateway, admin_token(gateway, floor), CREATE, input=widget))
+    assert refused["extensions"]["code"] == "BAD_USER_INPUT"
+    assert refused["extensions"]["argument"] == "input.config.granularity"
+    assert "2,000 points" in refused["message"]
