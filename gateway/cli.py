@@ -94,6 +94,7 @@ def _banner(settings: Settings, base: str, first: asyncpg.Record | None, *, seed
         query = "{\"query\":\"{ viewer { tenant { name } } }\"}"
         lines += [f"CallPulse demo — tenant {first['name']!r} ({first['tenant_id']})",
                   f"GraphiQL:    {base}/graphql#token={token}",
+                  f"Dashboard:   {base}/dashboard#token={token}",
                   f"Admin token: {token}",
                   f"Try:         curl -s {base}/graphql -H 'Authorization: Bearer {token}' "
                   f"-H 'Content-Type: application/json' -d '{query}'"]
@@ -272,7 +273,8 @@ def _parser() -> argparse.ArgumentParser:
     t = sub.add_parser("token", help="mint a development token signed with the configured secret")
     t.add_argument("--tenant", type=UUID, required=True)
     t.add_argument("--user", required=True, help="the `sub` claim: a user id (or a service name)")
-    t.add_argument("--role", action="append", choices=[r.value for r in Role], required=True,
+    # Screen tokens name a grant: issueScreenToken mints them (gateway/screens.py).
+    t.add_argument("--role", action="append", choices=[r.value for r in Role if r is not Role.SCREEN], required=True,
                    help="repeat for several roles")
     t.add_argument("--ttl", type=_positive_seconds, default=common.DEFAULT_TTL_SECONDS,
                    help="seconds until it expires")
