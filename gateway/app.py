@@ -26,6 +26,7 @@ from gateway.ingest.http import post_events
 from gateway.live import ChangeListener, LiveHub
 from gateway.logs import request_id_var
 from gateway.migrations import migrate, status
+from gateway.reports import http as report_http
 from gateway.reports.worker import Worker, WorkerOptions, default_handlers
 from gateway.schema import schema
 from gateway.screens import Screens
@@ -169,11 +170,15 @@ def create_app(settings: Settings, *, admin_dsn: str | None = None,
             await app.state.verifier.aclose()
             await database.close()
 
+    # A feed's path holds its token: the access and error logs get it redacted.
+    report_http.install_token_redaction()
     app = Starlette(
         routes=[
             Route("/graphql", endpoint=view, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", endpoint=view),
             Route("/api/v1/events", endpoint=post_events, methods=["POST"]),
+            # Report exports, the REST API of reports and BI feeds (gateway/reports/http).
+            *report_http.routes(),
             Route("/healthz", endpoint=healthz),
             Route("/readyz", endpoint=readyz),
             Route("/stats/live", endpoint=live_stats),

@@ -37,6 +37,8 @@ MAX_NUMERIC_DATE: Final = 2**53
 # Where the tenant and the roles are in a token, unless CALLPULSE_JWT_TENANT_CLAIM / _ROLES_CLAIM say otherwise.
 DEFAULT_TENANT_CLAIM: Final = "tenant_id"
 DEFAULT_ROLES_CLAIM: Final = "roles"
+# A screen token's grant (screen_tokens.id): tokens of the role `screen` carry it (gateway/screens.py).
+SCREEN_CLAIM: Final = "scr"
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +50,9 @@ class Role(enum.StrEnum):
     VIEWER = "viewer"
     # Machine tokens of the platform: may ingest events, may not read people's dashboards.
     SERVICE = "service"
+    # A wall screen's short-lived token (gateway/screens.py): grants nothing by itself. The /graphql view
+    # checks its grant and replaces it with the dashboard owner's role, read-only.
+    SCREEN = "screen"
 
 
 # Roles that may read people's data (agents, users, their metrics): every human role, not the platform's tokens.
@@ -65,6 +70,8 @@ class Principal:
     roles: frozenset[Role]
     # The token's `exp` (seconds since the epoch): long-lived connections end when it passes.
     expires_at: float | None = None
+    # A screen token's grant (its `scr` claim): the principal is read-only (gateway/screens.py).
+    screen_id: UUID | None = None
 
     def has(self, *roles: Role) -> bool:
         return any(r in self.roles for r in roles)
@@ -326,7 +333,22 @@ def principal_from_claims(claims: Mapping[str, Any], *, tenant_claim: str = DEFA
         )
     exp = claims.get("exp")
     expires_at = float(exp) if isinstance(exp, int | float) and not isinstance(exp, bool) else None
-    return Principal(user_id=str(claims["sub"]), tenant_id=tenant_id, roles=roles, expires_at=expires_at)
+    screen_id = _screen_grant(claims, roles) if Role.SCREEN in roles else None
+    return Principal(user_id=str(claims["sub"]), tenant_id=tenant_id, roles=roles, expires_at=expires_at,
+                     screen_id=screen_id)
+
+
+def _screen_grant(claims: Mapping[str, Any], roles: frozenset[Role]) -> UUID:
+    """The grant a screen token names; `scr` is read only with the role `screen` (other issuers may use it)."""
+    if roles != {Role.SCREEN}:
+        raise Unauthenticated("a screen token carries the role 'screen' alone", reason="invalid_claims")
+    raw = claims.get(SCREEN_CLAIM)
+    try:
+        if isinstance(raw, str):
+            return UUID(raw)
+    except ValueError:
+        pass
+    raise Unauthenticated(f"a screen token names its grant in {SCREEN_CLAIM!r}, a UUID", reason="invalid_claims")
 
 
 def bearer_token(authorization: str | None) -> str:

@@ -12,7 +12,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 from strawberry.extensions import SchemaExtension
@@ -24,6 +24,9 @@ from gateway.errors import Forbidden, Unauthenticated
 from gateway.graphql_errors import masked_internal_error
 from gateway.limits import OperationLimits
 from gateway.loaders import Loaders
+
+if TYPE_CHECKING:
+    from gateway.screens import Screens
 
 
 @dataclass
@@ -55,6 +58,8 @@ class Context:
     limits: OperationLimits = field(default_factory=OperationLimits)
     # The process's live hub (gateway/live), for subscriptions; None where nothing serves them (scripts).
     live: Any = None
+    # Screen tokens' signer and revocation watch (gateway/screens.py); None where nothing issues them (scripts).
+    screens: Screens | None = None
 
     def require(self, *roles: Role) -> Principal:
         """The principal, if it holds one of `roles` (any role when none are given); else an error."""

@@ -236,10 +236,15 @@ class ScreenRevocations:
 
     def take(self, payload: str) -> bool:
         """Whether `payload` is a revocation (then acted on); other change signals are left to the live hub."""
-        if '"screen"' not in payload:
+        if '"screen"' not in payload:  # most payloads are rollup changes: no parsing for them
             return False
         try:
             body = orjson.loads(payload)
+        except orjson.JSONDecodeError:
+            return False
+        if not isinstance(body, dict) or "screen" not in body:
+            return False
+        try:
             self.revoked(UUID(body["tenant"]), UUID(body["screen"]))
         except (ValueError, KeyError, TypeError) as e:
             log.warning("ignoring a screen revocation this gateway cannot read (%s): %.200s", e, payload)
@@ -248,7 +253,7 @@ class ScreenRevocations:
     def ahead_of(self, on_payload: Callable[[str, str], None]) -> Callable[[str, str], None]:
         """A listener's payload handler: revocations here, every other payload to `on_payload`."""
         def deliver(channel: str, payload: str) -> None:
-            if not self.take(payload):
+            if channel != CHANNEL or not self.take(payload):
                 on_payload(channel, payload)
         return deliver
 

@@ -1,8 +1,9 @@
 """/graphql over websockets: Strawberry's two protocol handlers, held to the rules of the HTTP path.
 
 Both `graphql-transport-ws` and the legacy `graphql-ws` (subscriptions-transport-ws, gql's default) get:
-- the token checked at `connection_init` (the view's `on_ws_connect`), and the socket closed when it expires,
-  once its operations have ended (their transactions over, their connections back in the pool);
+- the token checked at `connection_init` (the view's `on_ws_connect`), and the socket closed when it expires
+  (or its screen grant is revoked: gateway/screens.py), once its operations have ended (their transactions over,
+  their connections back in the pool);
 - every error with a code from the one list, unexpected ones masked and logged (gateway/graphql_errors.py);
 - each client message checked before it is used, so a malformed one is refused instead of crashing the handler;
 - any operation (query, mutation, subscription) for every `subscribe` / `start`.
@@ -11,7 +12,7 @@ Close codes, as graphql-transport-ws defines them (used for the legacy protocol 
 
     4400  invalid message                 4408  no connection_init within CALLPULSE_WS_INIT_TIMEOUT_SECONDS
     4401  subscribe/start before the ack  4409  a subscriber for this id already exists
-    4403  bad or expired token            4429  a second connection_init
+    4403  bad, expired or revoked token   4429  a second connection_init
     4406  subprotocol not acceptable (closed by Strawberry's view)
     1009  a message over CALLPULSE_GRAPHQL_MAX_BYTES (RFC 6455's "message too big")
 """
@@ -23,6 +24,7 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Collection, Mapping
+from dataclasses import dataclass
 from json import JSONDecodeError
 from typing import Any, Final
 
@@ -52,6 +54,7 @@ from gateway.errors import ErrorCode
 from gateway.graphql_errors import masked_internal_error, with_code
 from gateway.live.hub import SharedData
 from gateway.live.questions import LiveRequest, live_request
+from gateway.screens import ScreenRevocations
 from gateway.settings import DEFAULT_GRAPHQL_MAX_BYTES
 
 log = logging.getLogger(__name__)
@@ -66,7 +69,24 @@ TOO_MANY_INITIALISATION_REQUESTS: Final = 4429
 # A close frame's reason holds at most 123 bytes.
 MAX_REASON_BYTES: Final = 123
 
-EXPIRED_REASON: Final = "Forbidden: the token has expired"
+
+
+@dataclass(frozen=True)
+class Ending:
+    """Why an open socket's principal stopped holding: the close reason, and graphql-ws's connection_error."""
+
+    message: str
+    reason: str
+
+    @property
+    def close_reason(self) -> str:
+        return f"Forbidden: {self.message}"
+
+
+TOKEN_EXPIRED: Final = Ending("the token has expired", "expired_token")
+# A screen token's grant revoked while its socket is open (gateway/screens.py).
+SCREEN_REVOKED: Final = Ending("the screen token has been revoked", "revoked_token")
+EXPIRED_REASON: Final = TOKEN_EXPIRED.close_reason
 
 # What clients may send in each protocol.
 TRANSPORT_MESSAGES: Final = frozenset({"connection_init", "ping", "pong", "subscribe", "complete"})
@@ -176,19 +196,32 @@ def message_problem(message: object, known: frozenset[str], operation_type: str,
     return None
 
 
-def watch_expiry(principal: Principal | None, expire: Callable[[], Awaitable[None]]) -> asyncio.Task[None] | None:
-    """A task that runs `expire` when the principal's token expires (none for a token without `exp`)."""
-    if principal is None or principal.expires_at is None:
+def watch_expiry(principal: Principal | None, expire: Callable[[Ending], Awaitable[None]],
+                 revocations: ScreenRevocations | None = None) -> asyncio.Task[None] | None:
+    """A task that runs `expire` when the principal's token expires, or as soon as the screen grant it acts
+    under is revoked (none for a token without `exp` that is no screen's)."""
+    if principal is None:
         return None
-    delay = max(0.0, principal.expires_at - time.time())
+    screen = revocations if principal.screen_id is not None else None
+    if principal.expires_at is None and screen is None:
+        return None
+    delay = None if principal.expires_at is None else max(0.0, principal.expires_at - time.time())
 
     async def at_expiry() -> None:
-        await asyncio.sleep(delay)
+        why = TOKEN_EXPIRED
+        watching = screen.watching(principal) if screen is not None else contextlib.nullcontext(asyncio.Event())
+        with watching as revoked, contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(revoked.wait(), delay)
+            why = SCREEN_REVOKED
         # The client may have gone meanwhile: there is nothing left to tell it then.
         with contextlib.suppress(WebSocketDisconnected):
-            await expire()
+            await expire(why)
 
     return asyncio.create_task(at_expiry())
+
+
+def _revocations(context: Context) -> ScreenRevocations | None:
+    return context.screens.revocations if context.screens is not None else None
 
 
 async def _cancel(task: asyncio.Task[None] | None) -> None:
@@ -250,14 +283,14 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             return
         await self.send_message({"type": "connection_ack"})
         self.connection_acknowledged = True
-        self._expiry = watch_expiry(self.context.principal, self._expire)
+        self._expiry = watch_expiry(self.context.principal, self._expire, _revocations(self.context))
 
-    async def _expire(self) -> None:
+    async def _expire(self, why: Ending = TOKEN_EXPIRED) -> None:
         self._expired = True
         for operation_id in list(self.operations):
             await self.cleanup_operation(operation_id)
         await end_operations(self._running)
-        await self.websocket.close(FORBIDDEN, EXPIRED_REASON)
+        await self.websocket.close(FORBIDDEN, why.close_reason)
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         if self._expired:
@@ -364,14 +397,14 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
         self.connection_acknowledged = True
         if self.keep_alive:
             self.keep_alive_task = asyncio.create_task(self.handle_keep_alive())
-        self._expiry = watch_expiry(self.context.principal, self._expire)
+        self._expiry = watch_expiry(self.context.principal, self._expire, _revocations(self.context))
 
-    async def _expire(self) -> None:
+    async def _expire(self, why: Ending = TOKEN_EXPIRED) -> None:
         self._expired = True
         await end_operations(list(self.tasks.values()))
-        expired = {"message": "the token has expired",
-                   "extensions": {"code": ErrorCode.UNAUTHENTICATED.value, "reason": "expired_token"}}
-        await self._refuse(FORBIDDEN, expired, EXPIRED_REASON)
+        ended = {"message": why.message,
+                 "extensions": {"code": ErrorCode.UNAUTHENTICATED.value, "reason": why.reason}}
+        await self._refuse(FORBIDDEN, ended, why.close_reason)
 
     async def handle_start(self, message: legacy.StartMessage) -> None:
         if self._expired:

@@ -29,6 +29,7 @@ from gateway.resolvers import ingest as ingest_resolvers
 from gateway.resolvers import lead as lead_resolvers
 from gateway.resolvers import leaderboard as leaderboard_resolvers
 from gateway.resolvers import node as node_resolvers
+from gateway.resolvers import report as report_resolvers
 from gateway.resolvers import screen as screen_resolvers
 from gateway.resolvers import settings as settings_resolvers
 from gateway.resolvers import task as task_resolvers
@@ -51,6 +52,14 @@ from gateway.schema.metrics import METRICS_TYPES, DateRange, Metric
 from gateway.schema.node import Node
 from gateway.schema.pagination import Connection
 from gateway.schema.report import DailyReport
+from gateway.schema.saved_report import (
+    CreateReportInput,
+    Report,
+    ReportExecution,
+    ReportExecutionStatus,
+    RunReportDefinitionInput,
+    UpdateReportInput,
+)
 from gateway.schema.screen import IssuedScreenToken, ScreenToken
 from gateway.schema.settings import TenantSettingsInput, TenantSettingsResult
 from gateway.schema.subscription import Subscription
@@ -173,6 +182,23 @@ class Query:
     async def widgets(self, info: strawberry.Info[Context, None]) -> list[Widget]:
         return await widget_resolvers.widgets(info.context)
 
+    @strawberry.field(description="The saved reports you may see (yours, those shared with you or your role; "
+                      "all for admins), by name, `first` (default 50, max 200) at a time.")
+    async def reports(self, info: strawberry.Info[Context, None], first: int | None = None,
+                      after: str | None = None) -> Connection[Report]:
+        return await report_resolvers.reports(info.context, first, after)
+
+    @strawberry.field(description="One saved report you may see; NOT_FOUND for any other.")
+    async def report(self, info: strawberry.Info[Context, None], id: strawberry.ID) -> Report | None:
+        return await report_resolvers.report(info.context, id)
+
+    @strawberry.field(description="Report executions you may see, newest first, `first` (default 50, max 200) at a "
+                      "time; `reportId` narrows to one report's, `status` to one status.")
+    async def report_executions(self, info: strawberry.Info[Context, None], first: int | None = None,
+                                after: str | None = None, report_id: strawberry.ID | None = None,
+                                status: ReportExecutionStatus | None = None) -> Connection[ReportExecution]:
+        return await report_resolvers.report_executions(info.context, first, after, report_id, status)
+
     @strawberry.field(description="The tenant's screen tokens (admin), newest first: those neither revoked nor "
                       "ended, or all of them with `includeInactive`.")
     async def screen_tokens(self, info: strawberry.Info[Context, None],
@@ -220,6 +246,33 @@ class Mutation:
     @strawberry.mutation(description="Deletes one of your widgets; true, or NOT_FOUND when it is not yours.")
     async def delete_widget(self, info: strawberry.Info[Context, None], id: strawberry.ID) -> bool:
         return await widget_resolvers.delete(info.context, id)
+
+    @strawberry.mutation(description="Saves a report (admin, manager): its type and parameters, format, an "
+                         "optional cron schedule in the tenant's timezone, delivery and sharing, all checked first.")
+    async def create_report(self, info: strawberry.Info[Context, None], input: CreateReportInput) -> Report | None:
+        return await report_resolvers.create(info.context, input)
+
+    @strawberry.mutation(description="Changes the fields given of a report you created (any, for admins).")
+    async def update_report(self, info: strawberry.Info[Context, None], id: strawberry.ID,
+                            input: UpdateReportInput) -> Report | None:
+        return await report_resolvers.update(info.context, id, input)
+
+    @strawberry.mutation(description="Deletes a report you created (any, for admins) with its executions; true, "
+                         "or NOT_FOUND when you do not see it.")
+    async def delete_report(self, info: strawberry.Info[Context, None], id: strawberry.ID) -> bool:
+        return await report_resolvers.delete(info.context, id)
+
+    @strawberry.mutation(description="Runs a report you see now, as you: the pending execution (a worker runs it). "
+                         "`deliver: true` also sends it to the report's recipients (its creator or an admin).")
+    async def run_report(self, info: strawberry.Info[Context, None], id: strawberry.ID,
+                         deliver: bool = False) -> ReportExecution | None:
+        return await report_resolvers.run(info.context, id, deliver)
+
+    @strawberry.mutation(description="Runs a report definition once without saving it (admin, manager), as you: "
+                         "the pending execution.")
+    async def run_report_definition(self, info: strawberry.Info[Context, None],
+                                    input: RunReportDefinitionInput) -> ReportExecution | None:
+        return await report_resolvers.run_definition(info.context, input)
 
     @strawberry.mutation(description="Lets a wall screen show a user's dashboard for `days` (1-365), read-only "
                          "(admin): the grant, and the screen's first short-lived token.")
