@@ -46,13 +46,20 @@ def _request_level(error: GraphQLError) -> bool:
                                or type(original).__module__.startswith(("strawberry", "graphql")))
 
 
+def _argument_coercion(error: GraphQLError) -> bool:
+    """A field's arguments refused by GraphQL itself while executing, e.g. a variable's null for an `Int! = 30`
+    argument (validation allows a nullable variable where the argument has a default): the client's error."""
+    original = error.original_error
+    return (original is None or isinstance(original, GraphQLError)) and error.message.startswith("Argument '")
+
+
 def with_code(error: GraphQLError) -> GraphQLError:
     original = error.original_error
     if error.extensions and error.extensions.get("code") in ErrorCode.__members__:
         return error
     if isinstance(original, ClientError):
         message, extensions = original.message, {**original.extensions, "code": original.code.value}
-    elif _request_level(error):
+    elif _request_level(error) or _argument_coercion(error):
         message, extensions = error.message, {"code": ErrorCode.BAD_USER_INPUT.value}
     else:
         request_id = request_id_var.get()

@@ -148,3 +148,17 @@ async def test_a_fault_outside_any_operation_is_a_masked_json_500_with_the_reque
     logged = [r for r in caplog.records if r.name == "gateway.http_errors" and r.exc_info]
     assert logged, "the fault must be logged with its traceback"
     assert "secret detail" in str(logged[0].exc_info[1])  # type: ignore[index]
+
+
+async def test_a_null_variable_for_a_non_null_argument_with_a_default_is_bad_user_input(
+        gateway: LiveGateway, admin_conn: asyncpg.Connection) -> None:
+    from tests.factories import make_tenant
+
+    tenant = await make_tenant(admin_conn)
+    query = "query($first: Int) { leaderboard(range: {preset: TODAY}, metric: CALLS_TOTAL, first: $first) { name } }"
+    async with httpx.AsyncClient(base_url=gateway.url) as client:
+        response = await client.post("/graphql", json={"query": query, "variables": {"first": None}},
+                                     headers={"Authorization": f"Bearer {gateway.token(tenant)}"})
+    errors = response.json()["errors"]
+    assert [e["extensions"]["code"] for e in errors] == ["BAD_USER_INPUT"]
+    assert "'$first'" in errors[0]["message"]
