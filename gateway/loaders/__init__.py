@@ -16,6 +16,7 @@ from gateway.loaders.lead import LeadByIdLoader, StaysByLeadLoader
 from gateway.loaders.leaderboard import AgentTotalsByPeriodLoader, StandingsLoader
 from gateway.loaders.metrics import SeriesLoader, TotalsLoader
 from gateway.loaders.relations import RelationLoaders
+from gateway.loaders.saved_report import SavedReportLoaders
 from gateway.loaders.task import TaskByIdLoader
 from gateway.loaders.team import TeamByIdLoader
 from gateway.loaders.tenant import TenantByIdLoader
@@ -47,6 +48,7 @@ class Loaders:
     series: dict[Scope, SeriesLoader]
     relations: RelationLoaders
     widget_by_id: WidgetByIdLoader
+    saved_reports: SavedReportLoaders
 
     @classmethod
     def for_session(cls, db: TenantSession) -> Loaders:
@@ -74,4 +76,5 @@ class Loaders:
             series={scope: SeriesLoader(db, scope) for scope in Scope},
             relations=RelationLoaders.for_session(db),
             widget_by_id=WidgetByIdLoader(db),
+            saved_reports=SavedReportLoaders.for_session(db),
         )

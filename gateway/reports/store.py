@@ -19,7 +19,16 @@ from uuid import UUID
 import orjson
 
 from gateway.db import Conn, TenantSession
-from gateway.reports.queue import DELIVERY_MODES, FORMATS, Job, Recipient, RecordedPrincipal
+from gateway.reports.queue import (
+    CHANNEL,
+    DELIVERY_MODES,
+    FORMATS,
+    NOTIFY,
+    Job,
+    NewExecution,
+    Recipient,
+    RecordedPrincipal,
+)
 from gateway.reports.result import (
     Chart,
     ChartKind,
@@ -65,6 +74,11 @@ RETURNING {REPORT_COLUMNS}
 REPORT_BY_ID: Final = f"""
 SELECT {REPORT_COLUMNS} FROM custom_reports WHERE tenant_id = $1 AND id = $2
 """  # noqa: S608 - constant columns
+# The row an edit starts from, locked until the operation commits: a concurrent edit waits, then merges its own
+# fields into this one's result instead of overwriting it.
+REPORT_FOR_UPDATE: Final = f"""
+SELECT {REPORT_COLUMNS} FROM custom_reports WHERE tenant_id = $1 AND id = $2 FOR NO KEY UPDATE
+"""  # noqa: S608 - constant columns
 DELETE_REPORT: Final = "DELETE FROM custom_reports WHERE tenant_id = $1 AND id = $2 RETURNING id"
 # Visible to admins, the creator, and the users and roles it is shared with; by name, then id (keyset).
 VISIBLE_REPORTS: Final = f"""
@@ -77,10 +91,51 @@ ORDER BY name, id
 LIMIT $8
 """  # noqa: S608 - constant columns
 
+# How many reports VISIBLE_REPORTS lists, under the same conditions (the list's totalCount).
+VISIBLE_REPORTS_COUNT: Final = """
+SELECT count(*) FROM custom_reports
+WHERE tenant_id = $1
+  AND ($2 OR created_by = $3 OR ($4::uuid IS NOT NULL AND ($4 = created_by_user OR $4 = any(shared_with_users)))
+       OR shared_with_roles && $5::text[])
+"""
+
+# The request path's writes (GraphQL): ids minted from the transaction and times read from its start (now()),
+# neither drawn at random nor read from the clock, so a transaction that runs an operation twice from one
+# savepoint (the shadow executor's reference run, rolled back) writes the same both times. The counter is
+# transaction-local and undone with a rolled-back savepoint: ids stay unique within the transaction, and no two
+# transactions share an id (pg_current_xact_id).
+MINTED_ID: Final = """md5(concat_ws(':', $1::uuid::text, pg_current_xact_id()::text, extract(epoch FROM now())::text,
+    set_config('callpulse.minted_ids',
+               (coalesce(nullif(current_setting('callpulse.minted_ids', true), ''), '0')::int + 1)::text, true)
+))::uuid"""
+INSERT_REPORT_NOW: Final = f"""
+INSERT INTO custom_reports (tenant_id, id, name, description, report_type, params, output_format, schedule_cron,
+                            delivery_mode, recipients, shared_with_users, shared_with_roles, created_by,
+                            created_by_user, created_by_roles, created_at, updated_at, schedule_since)
+VALUES ($1, {MINTED_ID}, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, now(), now(),
+        CASE WHEN $7::text IS NULL THEN NULL ELSE now() END)
+RETURNING {REPORT_COLUMNS}
+"""  # noqa: S608 - constant columns
+# A deleted report takes its executions with it (ON DELETE CASCADE): those still waiting or running say so to
+# whoever follows their status, at the commit, with the status `deleted`.
+NOTIFY_DELETED: Final = """
+SELECT pg_notify($3, json_build_object('tenant', tenant_id, 'execution', id, 'status', 'deleted',
+                                       'attempt', attempt)::text)
+FROM report_executions
+WHERE tenant_id = $1 AND report_id = $2 AND status IN ('pending', 'processing')
+"""
+
 EXECUTION_COLUMNS: Final = """tenant_id, id, report_id, report_type, params, output_format, delivery_mode,
 recipients, principal, status, attempt, max_attempts, available_at, lease_owner, lease_expires_at, scheduled_slot,
 error_code, error, summary, row_count, result_hash, result_attempt, file_name, content_type, file_bytes,
 created_at, started_at, finished_at"""
+# On demand (runReport, runReportDefinition): pending at once.
+ENQUEUE_NOW: Final = f"""
+INSERT INTO report_executions (tenant_id, id, report_id, report_type, params, output_format, delivery_mode,
+                               recipients, principal, max_attempts, available_at, created_at)
+VALUES ($1, {MINTED_ID}, $2, $3, $4, $5, $6, $7, $8, $9, now(), now())
+RETURNING {EXECUTION_COLUMNS}
+"""  # noqa: S608 - constant columns
 EXECUTION_BY_ID: Final = f"""
 SELECT {EXECUTION_COLUMNS} FROM report_executions WHERE tenant_id = $1 AND id = $2
 """  # noqa: S608 - constant columns
@@ -258,6 +313,20 @@ async def create_report(db: TenantSession, creator: RecordedPrincipal, definitio
     return SavedReport.of(row)
 
 
+async def create_report_now(db: TenantSession, creator: RecordedPrincipal,
+                            definition: ReportDefinition) -> SavedReport:
+    """create_report for the request path: a minted id and the transaction's time (INSERT_REPORT_NOW)."""
+    d = definition.checked()
+    row = await db.fetchrow(INSERT_REPORT_NOW, db.tenant_id, *_definition_args(d), creator.subject, creator.user_id,
+                            list(creator.roles))
+    return SavedReport.of(row)
+
+
+async def report_for_update(db: TenantSession, report_id: UUID) -> SavedReport | None:
+    row = await db.fetchrow(REPORT_FOR_UPDATE, db.tenant_id, report_id)
+    return None if row is None else SavedReport.of(row)
+
+
 async def update_report(db: TenantSession, report_id: UUID, definition: ReportDefinition, updated_by: str,
                         now: datetime) -> SavedReport | None:
     d = definition.checked()
@@ -276,6 +345,12 @@ async def report_by_id(db: _Session, tenant_id: UUID, report_id: UUID) -> SavedR
 async def delete_report(db: TenantSession, report_id: UUID) -> bool:
     """Deletes the report with its executions, their results and deliveries."""
     return await db.fetchval(DELETE_REPORT, db.tenant_id, report_id) is not None
+
+
+async def delete_report_notifying(db: TenantSession, report_id: UUID) -> bool:
+    """delete_report, after telling the followers of its unfinished executions (NOTIFY_DELETED, at the commit)."""
+    await db.fetch(NOTIFY_DELETED, db.tenant_id, report_id, CHANNEL)
+    return await delete_report(db, report_id)
 
 
 @dataclass(frozen=True)
@@ -297,6 +372,12 @@ async def visible_reports(db: TenantSession, viewer: Viewer, *, limit: int,
                           sorted(viewer.roles), None if after is None else after[0],
                           None if after is None else after[1], limit)
     return [SavedReport.of(r) for r in rows]
+
+
+async def visible_count(db: TenantSession, viewer: Viewer) -> int:
+    count: int = await db.fetchval(VISIBLE_REPORTS_COUNT, db.tenant_id, viewer.admin, viewer.subject,
+                                   viewer.user_id, sorted(viewer.roles))
+    return count
 
 
 def can_see(report: SavedReport, viewer: Viewer) -> bool:
@@ -349,6 +430,23 @@ class Execution:
         values["principal"] = RecordedPrincipal.from_json(row["principal"])
         values["params"] = dict(row["params"])
         return cls(**values)
+
+
+async def enqueue_now(db: TenantSession, new: NewExecution, *, max_attempts: int) -> Execution:
+    """queue.enqueue for the request path (a minted id, the transaction's time), read back whole; its `pending`
+    is announced on the queue's channel at the commit, as every later transition is."""
+    if new.output_format not in FORMATS:
+        raise ValueError(f"unknown output format {new.output_format!r}")
+    if new.delivery_mode not in DELIVERY_MODES:
+        raise ValueError(f"unknown delivery mode {new.delivery_mode!r}")
+    row = await db.fetchrow(ENQUEUE_NOW, db.tenant_id, new.report_id, new.report_type, _plain(dict(new.params)),
+                            new.output_format, new.delivery_mode, [r.to_json() for r in new.recipients],
+                            new.principal.to_json(), max_attempts)
+    execution = Execution.of(row)
+    payload = {"tenant": str(execution.tenant_id), "execution": str(execution.id), "status": execution.status,
+               "attempt": execution.attempt}
+    await db.execute(NOTIFY, CHANNEL, orjson.dumps(payload).decode())
+    return execution
 
 
 async def execution_by_id(db: _Session, tenant_id: UUID, execution_id: UUID) -> Execution | None:

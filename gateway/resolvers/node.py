@@ -77,9 +77,26 @@ async def _widget(context: Context, access: Access, key: UUID) -> Node | None:
     return await owned(context, key)
 
 
+async def _report(context: Context, access: Access, key: UUID) -> Node | None:
+    # Imported here: the report resolvers build the Report types.
+    from gateway.resolvers.report import visible_report
+    from gateway.schema.saved_report import Report
+
+    row = await visible_report(context, key)
+    return Report(row=row) if row is not None else None
+
+
+async def _report_execution(context: Context, access: Access, key: UUID) -> Node | None:
+    from gateway.resolvers.report import visible_execution
+    from gateway.schema.saved_report import ReportExecution
+
+    row = await visible_execution(context, key)
+    return ReportExecution(row=row) if row is not None else None
+
+
 _FETCHERS: Final[dict[str, Callable[[Context, Access, UUID], Awaitable[Node | None]]]] = {
     "Agent": _agent, "Team": _team, "Campaign": _campaign, "Lead": _lead, "Call": _call, "Task": _task,
-    "User": _user, "Tenant": _tenant, "Widget": _widget,
+    "User": _user, "Tenant": _tenant, "Widget": _widget, "Report": _report, "ReportExecution": _report_execution,
 }
 
 

@@ -24,9 +24,13 @@ from strawberry.extensions import SchemaExtension
 from gateway import db as dbmod
 from gateway.auth import Principal, Role
 from gateway.context import Context
-from gateway.ids import encode_id
+from gateway.ids import decode_id, encode_id
 from gateway.loaders.widget import DayRange, WidgetConfig
 from gateway.metrics import Metric, Scope
+from gateway.reports import queue
+from gateway.reports.handlers import Render
+from gateway.reports.handlers import run as run_report_step
+from gateway.reports.worker import DeliveryRequest, Handlers, SendOutcome, Worker
 from gateway.schema import schema
 from gateway.schema._execution import ScalarListExecutionContext
 from gateway.seed import SeedOptions, seed_database
@@ -83,6 +87,32 @@ FROM agents a JOIN LATERAL (SELECT id FROM badges b WHERE b.tenant_id = a.tenant
 WHERE a.tenant_id = $1
 ON CONFLICT DO NOTHING
 """
+
+# A saved report of the admin's, shared with managers and the agent, with two runs: one completed (rows, tables,
+# figures, deliveries) and one failed, so that every field of Report, ReportExecution and what they hold runs.
+CREATE_REPORT: Final = """
+mutation($agentUser: ID!, $range: DateRange!) {
+  createReport(input: {name: "Calls by agent", type: CALL, format: JSON, schedule: "0 8 * * 1",
+    parameters: {range: $range, grouping: AGENT, metrics: [CALLS_TOTAL, CALLS_HANDLED, SERVICE_LEVEL],
+                 customMetrics: ["handled_share"]},
+    recipients: {emails: ["ops@example.com"], webhookUrls: ["https://hooks.example.com/engine/token"]},
+    sharedWith: {roles: [MANAGER], userIds: [$agentUser]}}) { id }
+}
+"""
+# A second one ranks agents (ReportRankBy).
+CREATE_RANKING: Final = """
+mutation($range: DateRange!) {
+  createReport(input: {name: "Agents by CSAT", type: AGENT_PERFORMANCE, format: CSV,
+    parameters: {range: $range, rankBy: {metric: CSAT}}}) { id }
+}
+"""
+RUN_REPORT: Final = "mutation($id: ID!) { runReport(id: $id, deliver: true) { id } }"
+REPORT_IDS: Final = "SELECT id FROM custom_reports WHERE tenant_id = $1 ORDER BY id"
+EXECUTION_IDS: Final = "SELECT id FROM report_executions WHERE tenant_id = $1 ORDER BY id"
+
+
+async def _accept(request: DeliveryRequest) -> SendOutcome:
+    return SendOutcome.ok()
 
 
 class OneConnection:
@@ -240,8 +270,48 @@ async def build_world(admin_dsn: str) -> tuple[World, asyncpg.Pool]:
         result = await schema.execute(DEFINE_CUSTOM_METRIC, variable_values={"name": name, "formula": formula},
                                       context_value=context)
         assert result.errors is None, result.errors
+    await _add_reports(world, admin_dsn, users)
     reference, _ = await world.both(admin_principal, CURSORS)
     data = reference.final.data
     assert data is not None
     world.cursors = [page["pageInfo"]["endCursor"] for page in data.values() if page["pageInfo"]["endCursor"]]
     return world, pool
+
+
+async def _add_reports(world: World, admin_dsn: str, users: dict[str, uuid.UUID]) -> None:
+    """The saved report and its two runs (committed): the first run by a worker with the real report steps and a
+    transport that accepts every send, the second failed as a client error fails a run."""
+    admin_principal = world.principals["admin"]
+
+    async def mutate(query: str, variables: dict[str, Any]) -> dict[str, Any]:
+        context = RecordingContext(pool=OneConnection(world.conn), request_id="engine-tests",
+                                   principal=admin_principal)
+        result = await schema.execute(query, variable_values=variables, context_value=context)
+        assert result.errors is None, result.errors
+        assert result.data is not None
+        return result.data
+
+    created = await mutate(CREATE_REPORT, {"agentUser": encode_id("User", users["agent"]),
+                                           "range": {"from": FIRST_DAY.isoformat(), "to": END.isoformat()}})
+    report_id = created["createReport"]["id"]
+    await mutate(CREATE_RANKING, {"range": {"from": FIRST_DAY.isoformat(), "to": END.isoformat()}})
+    for _ in range(2):
+        await mutate(RUN_REPORT, {"id": report_id})
+    admin = await dbmod.create_pool(admin_dsn, min_size=1, max_size=1)
+    app = await dbmod.create_pool(dbmod.dsn_with(admin_dsn, user=DEFAULT_APP_ROLE), min_size=1, max_size=1)
+    database = dbmod.Database(admin=admin, app=app)
+    try:
+        handlers = Handlers(run=run_report_step, render=Render(pdf_max_rows=1000), deliver=_accept)
+        assert await Worker(database, handlers).run_once()
+        async with admin.acquire() as conn:
+            job = await queue.claim(conn, "engine-tests", queue.LeasePolicy())
+            assert job is not None
+            assert await queue.fail(conn, job, code="BAD_USER_INPUT", error="a failed run, for the tests",
+                                    permanent=True, policy=queue.LeasePolicy()) is not None
+            world.ids["Report"] = [encode_id("Report", r["id"]) for r in await conn.fetch(REPORT_IDS, world.tenant)]
+            world.ids["ReportExecution"] = [encode_id("ReportExecution", r["id"])
+                                            for r in await conn.fetch(EXECUTION_IDS, world.tenant)]
+    finally:
+        await database.close()
+    world.foreign_ids["Report"] = world.foreign_ids["ReportExecution"] = []
+    assert decode_id(report_id)[0] == "Report"
