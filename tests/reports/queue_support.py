@@ -80,4 +80,4 @@ async def qdb_fixture(queue_database: TestDatabase, queue_pools: dbmod.Database)
     """Both pools on the module's database, a new tenant (UTC), and empty queue tables."""
     tenant_id = await add_tenant(queue_pools.admin)
     yield QueueDatabase(database=queue_database, pools=queue_pools, tenant_id=tenant_id)
-    await queue_pools.admin.execute(f"TRUNCATE {QUEUE_TABLES}")
+    await queue_pools.admin.execute(f"TRUNCATE {QUEUE_TABLES} CASCADE")
