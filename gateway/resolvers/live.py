@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 from gateway.context import Context
+from gateway.ids import decode_id
 from gateway.live.changes import Interest
 from gateway.live.questions import Answer
 from gateway.metrics import Metric, Scope
@@ -65,6 +66,20 @@ async def widget_data(context: Context, widget_id: str) -> Answer:
     rng = DateRange(from_=config.range.start, to=config.range.end, preset=config.range.preset)
     return Answer(data, interest_of(context, config.scope_kind, config.scope_id, period, timezone, widget.row.id),
                   rolls_at(rng, timezone))
+
+
+async def report_execution(context: Context, execution_id: str) -> Answer:
+    """A report execution's status and, once completed, its outputs: read again whenever its status moves."""
+    from gateway.errors import NotFound
+    from gateway.resolvers import report as report_resolvers
+    from gateway.schema.saved_report import ReportExecution
+
+    tenant = context.require().tenant_id
+    key = decode_id(execution_id, "ReportExecution")[1]
+    found = await report_resolvers.visible_execution(context, key)
+    if found is None:
+        raise NotFound("no such report execution")
+    return Answer(ReportExecution(row=found), Interest(tenant, execution=key))
 
 
 async def leaderboard(context: Context, metric: Metric | None, custom: str | None, rng: DateRange,

@@ -24,6 +24,7 @@ from gateway.schema.leaderboard import Leaderboard, RankingScope
 from gateway.schema.live import LiveCallBatch, LiveMetrics
 from gateway.schema.metrics import DateRange
 from gateway.schema.scope import ScopeInput, scope_key
+from gateway.schema.saved_report import ReportExecution
 from gateway.schema.widget import WidgetData
 
 
@@ -69,6 +70,14 @@ class Subscription:
                           widget_id: strawberry.ID) -> AsyncGenerator[WidgetData, None]:
         source = functools.partial(live_resolvers.widget_data, widget_id=widget_id)
         async for shared in streams.follow(info, "widgetData", source):
+            yield _as_event(shared)
+
+    @strawberry.subscription(description="A report execution as it moves on (PENDING, PROCESSING, COMPLETED or "
+                             "FAILED, attempts, deliveries): now, then at every change of its status.")
+    async def report_execution(self, info: strawberry.Info[Context, None],
+                               id: strawberry.ID) -> AsyncGenerator[ReportExecution, None]:
+        source = functools.partial(live_resolvers.report_execution, execution_id=id)
+        async for shared in streams.follow(info, "reportExecution", source):
             yield _as_event(shared)
 
     @strawberry.subscription(description="Calls as they end, in commit order, in batches. With `after` (a batch's "

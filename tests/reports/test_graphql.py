@@ -576,3 +576,30 @@ def test_report_lists_are_priced_by_first_and_running_costs_only_its_answer() ->
     runs = "{ reports(first: 5) { edges { node { executions(first: 4) { edges { node { id } } } } } } }"
     assert cost(runs) == 1 + 5 * (1 + 1 + 1 + 4 * (1 + 1 + 1))
     assert cost('mutation { runReport(id: "x") { id status } }') == 3
+
+
+STATUS_FEED: Final = "subscription($id: ID!) { reportExecution(id: $id) { status attempt rowCount } }"
+
+
+async def test_report_execution_status_is_pushed_as_the_worker_moves_it_on(
+        client: Client, people: People, report_database: TestDatabase, pools: dbmod.Database,
+        gateway: LiveGateway) -> None:
+    from tests.live.helpers import subscribed
+
+    # given a pending execution and a subscriber of its status
+    report = await create(client, "mia", call_report())
+    pending = (await client.data("mia", RUN, id=report["id"]))["runReport"]
+    async with subscribed(gateway, client.token("mia"), STATUS_FEED, {"id": pending["id"]}) as sub:
+        assert (await sub.next())["data"]["reportExecution"] == {"status": "PENDING", "attempt": 0, "rowCount": None}
+        # when a worker runs it
+        await run_worker(report_database, pools)
+        # then the subscriber sees it end completed, with its rows
+        seen = []
+        while not seen or seen[-1]["status"] != "COMPLETED":
+            seen.append((await sub.next())["data"]["reportExecution"])
+        assert seen[-1] == {"status": "COMPLETED", "attempt": 1, "rowCount": 2}
+    # and another tenant's user cannot follow it
+    other = gateway.token(uuid.uuid4(), roles=("admin",))
+    async with subscribed(gateway, other, STATUS_FEED, {"id": pending["id"]}) as sub:
+        refused = await sub.next()
+    assert refused.get("data") is None
