@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -84,11 +85,10 @@ class Render:
             return RenderedFile(name, fmt.media_type, stream_csv(result.columns, rows()))
         if fmt is ExportFormat.JSON:
             return RenderedFile(name, fmt.media_type, stream_json(result, rows()))
-        check_pdf_rows(row_count, max_rows=self.pdf_max_rows)
+        # The cap counts every table's rows (the extra tables are in memory already), as render_pdf does.
+        check_pdf_rows(row_count + sum(len(t.rows) for t in result.tables), max_rows=self.pdf_max_rows)
         if row_count and not result.rows:
-            result = ReportResult(title=result.title, parameters=result.parameters, summary=result.summary,
-                                  columns=result.columns, rows=[r async for chunk in rows() for r in chunk],
-                                  charts=result.charts)
+            result = dataclasses.replace(result, rows=[r async for chunk in rows() for r in chunk])
         # Drawing is CPU work: off the event loop, whose lease renewals must keep their time.
         data = await asyncio.to_thread(render_pdf, result, max_rows=self.pdf_max_rows)
         return RenderedFile(name, fmt.media_type, _one(data))

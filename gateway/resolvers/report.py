@@ -41,7 +41,6 @@ from gateway.reports.readers import AUTHORS, covers, is_principal, may_edit, vie
 from gateway.reports.result import ColumnKind
 from gateway.reports.scheduler import next_slot, validate_cron
 from gateway.reports.store import CHUNK_ROWS, Execution, ReportDefinition, SavedReport
-from gateway.reports.types import definition as type_definition
 from gateway.schema.pagination import Connection, connection, name_position, ordered_connection, page_size
 from gateway.schema.saved_report import (
     CreateReportInput,
@@ -449,6 +448,9 @@ def _cron(expression: str | None, argument: str) -> str | None:
 
 
 def _format(kind: ReportType, fmt: str, argument: str) -> str:
+    # Imported here: the report types import resolvers (their figures are the graph's), which import the schema.
+    from gateway.reports.types import definition as type_definition
+
     if fmt == ExportFormat.PDF.value and type_definition(kind).streams_rows:
         raise BadUserInput(f"a {kind.name} report streams every row and exports to CSV or JSON, not PDF",
                            argument=argument)

@@ -23,8 +23,8 @@ from gateway.resolvers import live as live_resolvers
 from gateway.schema.leaderboard import Leaderboard, RankingScope
 from gateway.schema.live import LiveCallBatch, LiveMetrics
 from gateway.schema.metrics import DateRange
-from gateway.schema.scope import ScopeInput, scope_key
 from gateway.schema.saved_report import ReportExecution
+from gateway.schema.scope import ScopeInput, scope_key
 from gateway.schema.widget import WidgetData
 
 

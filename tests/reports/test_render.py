@@ -7,10 +7,12 @@ import csv
 import io
 import logging
 from collections.abc import AsyncIterator, Iterator, Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
+from zoneinfo import ZoneInfo
 
 import orjson
 import pypdf
@@ -18,6 +20,7 @@ import pypdfium2  # type: ignore[import-untyped]
 import pytest
 
 from gateway.errors import BadUserInput, ErrorCode
+from gateway.reports.params import ReportType, params_from_json
 from gateway.reports.render import (
     CORE_FONTS,
     UTF8_BOM,
@@ -27,6 +30,7 @@ from gateway.reports.render import (
     PdfRowCapExceeded,
     check_pdf_rows,
     parse_json,
+    pdf_rows,
     render_csv,
     render_json,
     render_pdf,
@@ -36,8 +40,20 @@ from gateway.reports.render import (
 )
 from gateway.reports.render._format import display
 from gateway.reports.render.pdf import BAR_COLOUR, _ticks
-from gateway.reports.result import Chart, ChartKind, Column, ColumnKind, ReportResult, Row, SummaryFigure, chunks_of
+from gateway.reports.result import (
+    Chart,
+    ChartKind,
+    Column,
+    ColumnKind,
+    ReportResult,
+    Row,
+    SummaryFigure,
+    Table,
+    chunks_of,
+)
+from gateway.reports.types import REGISTRY, call_detail_rows, run_report
 from gateway.settings import DEFAULT_REPORT_PDF_MAX_ROWS, Settings
+from tests.reports.conftest import TIMEZONE, Sessions
 
 COLUMNS: Final = [
     Column("agent", "Agent"),
@@ -57,6 +73,23 @@ AWKWARD_ROWS: Final[list[Row]] = [
      datetime(2026, 12, 31, 23, 59, 59, tzinfo=timezone(timedelta(hours=-5))), ""),
 ]
 DANGEROUS_PREFIXES: Final = ["=", "+", "-", "@", "\t", "\r"]
+# Further tables, shaped like call analysis's `by_hour` and `outcomes`.
+HOUR_COLUMNS: Final = [Column("hour", "Hour"), Column("calls", "Calls", ColumnKind.INTEGER),
+                       Column("aht", "Handle time", ColumnKind.SECONDS),
+                       Column("service_level", "Service level", ColumnKind.RATIO)]
+OUTCOME_COLUMNS: Final = [Column("outcome", "Outcome"), Column("calls", "Calls", ColumnKind.INTEGER),
+                          Column("share", "Share", ColumnKind.RATIO)]
+OUTCOME_ROWS: Final[list[Row]] = [("connected", 7, 7 / 9), ("no_answer", 1, 1 / 9), ("abandoned", 1, 1 / 9),
+                                  ("(none)", 0, 0.0)]
+
+
+HOUR_JSON_COLUMNS: Final = [{"key": c.key, "title": c.title, "kind": c.kind.value} for c in HOUR_COLUMNS]
+
+
+def hour_rows() -> list[Row]:
+    """00:00 … 23:00, busiest at noon; no calls (and so no handle time) at 03:00."""
+    return [(f"{hour:02d}:00", 0 if hour == 3 else 100 - abs(12 - hour) * 7, None if hour == 3 else 200.0 + hour,
+             None if hour == 3 else hour / 23) for hour in range(24)]
 
 
 def names(count: int) -> Iterator[str]:
@@ -86,6 +119,30 @@ def agent_result(rows: int, *, charts: bool = True) -> ReportResult:
 
 def pdf_pages_text(data: bytes) -> list[str]:
     return [page.extract_text() for page in pypdf.PdfReader(io.BytesIO(data)).pages]
+
+
+def pdf_lines(pages: Sequence[str]) -> list[str]:
+    """The text's lines, trailing spaces dropped: a table row reads as its non-empty cells, space-separated."""
+    return [line.rstrip() for page in pages for line in page.splitlines()]
+
+
+def assert_in_order(lines: Sequence[str], expected: Sequence[str]) -> None:
+    """Each expected line is a line of the text, each after the one before."""
+    at = -1
+    for line in expected:
+        assert line in lines[at + 1:], f"{line!r} is not after line {at}"
+        at = lines.index(line, at + 1)
+
+
+def assert_every_page_has_ink(data: bytes) -> None:
+    document = pypdfium2.PdfDocument(data)
+    try:
+        for number in range(len(document)):
+            image = document[number].render(scale=1).to_pil().convert("L")
+            # more than a footer's worth of non-white pixels
+            assert image.width * image.height - image.histogram()[255] > 2000, f"page {number + 1} is blank"
+    finally:
+        document.close()
 
 
 def parse_csv(data: bytes) -> list[list[str]]:
@@ -164,6 +221,19 @@ def test_csv_leaves_real_negative_numbers_alone_but_neutralises_negative_looking
     assert float(first[2]) == -1234.5
 
 
+def test_csv_holds_the_main_table_only() -> None:
+    # given a result with further tables (and a chart drawn from one)
+    main = ReportResult("Calls", [], [], HOUR_COLUMNS, hour_rows()[:2])
+    full = replace(main, tables=[Table("outcomes", "Outcomes", OUTCOME_COLUMNS, OUTCOME_ROWS)],
+                   charts=[Chart(ChartKind.BAR, "Outcomes", "outcome", ("calls",), table="outcomes")])
+    # when
+    data = render_csv(full)
+    # then the file is the main table's: one header, its rows, nothing of the others
+    assert data == render_csv(main)
+    assert parse_csv(data) == [["Hour", "Calls", "Handle time", "Service level"],
+                               ["00:00", "16", "200.0", "0.0"], ["01:00", "23", "201.0", str(1 / 23)]]
+
+
 async def test_streaming_csv_of_100k_rows_is_the_same_as_the_in_memory_file() -> None:
     # given 100,000 generated rows, produced lazily for the stream
     count = 100_000
@@ -204,11 +274,14 @@ def test_json_document_has_the_result_and_rows_keyed_by_column() -> None:
 
     document = orjson.loads(render_json(result))
 
-    assert list(document) == ["title", "parameters", "summary", "columns", "charts", "rows"]
+    assert list(document) == ["title", "parameters", "summary", "columns", "charts", "rows", "tables"]
     assert document["title"] == "Calls"
     assert document["parameters"] == {"Range": "March", "Team": "North"}
     assert document["summary"] == [{"label": "Calls", "value": 3, "kind": "integer"}]
     assert document["columns"][3] == {"key": "conversion", "title": "Conversion", "kind": "ratio"}
+    assert document["charts"] == [
+        {"kind": "bar", "title": "Calls", "label": "agent", "values": ["calls"], "table": None}]
+    assert document["tables"] == []
     assert document["rows"][0] == {
         "agent": 'Ana "the closer" Ruiz', "calls": 12, "aht": 245.0, "conversion": 0.125, "revenue": 1234.5,
         "day": "2026-03-01", "last_call": "2026-03-01T09:30:00+00:00", "note": "comma, inside"}
@@ -222,21 +295,58 @@ def test_json_round_trips_to_the_same_result() -> None:
     result = ReportResult("Agent performance", [("Range", "2026-03")],
                           [SummaryFigure("Since", date(2026, 3, 1), ColumnKind.DATE),
                            SummaryFigure("Conversion", 0.5, ColumnKind.RATIO)],
-                          COLUMNS, rows, [Chart(ChartKind.LINE, "Handle time", "day", ("aht", "calls"))])
+                          COLUMNS, rows, [Chart(ChartKind.LINE, "Handle time", "day", ("aht", "calls")),
+                                          Chart(ChartKind.BAR, "By hour", "hour", ("calls",), table="by_hour")],
+                          [Table("by_hour", "Calls by hour", HOUR_COLUMNS, hour_rows()),
+                           Table("empty", "Nothing", [Column("day", "Day", ColumnKind.DATE)], [])])
 
     assert parse_json(render_json(result)) == result
 
 
 async def test_streamed_json_concatenates_to_the_same_document() -> None:
+    # given a result with further tables, and its head (everything but the main table's rows), as stored
     full = agent_result(2500)
-    head = ReportResult(full.title, full.parameters, full.summary, full.columns, [], full.charts)
+    full.tables = [Table("by_hour", "Calls by hour", HOUR_COLUMNS, hour_rows()),
+                   Table("outcomes", "Outcomes", OUTCOME_COLUMNS, OUTCOME_ROWS)]
+    head = replace(full, rows=[])
 
     streamed = b"".join(await collect(stream_json(head, chunks_of(full.rows, 1000))))
 
     assert streamed == render_json(full)
     assert len(orjson.loads(streamed)["rows"]) == 2500
+    assert [t["key"] for t in orjson.loads(streamed)["tables"]] == ["by_hour", "outcomes"]
     assert b"".join(await collect(stream_json(full))) == render_json(full)
     assert orjson.loads(b"".join(await collect(stream_json(head))))["rows"] == []
+
+
+def test_json_holds_the_further_tables_and_the_table_each_chart_is_drawn_from() -> None:
+    result = ReportResult("Call analysis", [], [], HOUR_COLUMNS[:2], [("09:00", 3)],
+                          [Chart(ChartKind.LINE, "Calls", "hour", ("calls",)),
+                           Chart(ChartKind.BAR, "Outcomes", "outcome", ("calls", "share"), table="outcomes")],
+                          [Table("outcomes", "Outcomes", OUTCOME_COLUMNS, OUTCOME_ROWS[:2]),
+                           Table("empty", "Nothing", [Column("day", "Day", ColumnKind.DATE)], [])])
+
+    document = orjson.loads(render_json(result))
+
+    assert [chart["table"] for chart in document["charts"]] == [None, "outcomes"]
+    assert document["tables"] == [
+        {"key": "outcomes", "title": "Outcomes",
+         "columns": [{"key": "outcome", "title": "Outcome", "kind": "text"},
+                     {"key": "calls", "title": "Calls", "kind": "integer"},
+                     {"key": "share", "title": "Share", "kind": "ratio"}],
+         "rows": [{"outcome": "connected", "calls": 7, "share": 7 / 9},
+                  {"outcome": "no_answer", "calls": 1, "share": 1 / 9}]},
+        {"key": "empty", "title": "Nothing", "columns": [{"key": "day", "title": "Day", "kind": "date"}], "rows": []}]
+    assert parse_json(render_json(result)) == result
+
+
+def test_parse_json_reads_a_document_written_before_results_had_further_tables() -> None:
+    document = orjson.dumps({"title": "Old", "parameters": {}, "summary": [], "columns": HOUR_JSON_COLUMNS[:1],
+                             "charts": [{"kind": "bar", "title": "C", "label": "hour", "values": ["hour"]}],
+                             "rows": [{"hour": "09:00"}]})
+
+    assert parse_json(document) == ReportResult("Old", [], [], HOUR_COLUMNS[:1], [("09:00",)],
+                                                [Chart(ChartKind.BAR, "C", "hour", ("hour",))])
 
 
 # --- PDF ------------------------------------------------------------------------------------------------------
@@ -386,6 +496,90 @@ def test_an_empty_result_still_renders_a_page_that_says_so() -> None:
     assert "0 rows" in pages[0]
 
 
+def test_pdf_draws_each_further_table_under_its_title_after_the_main_table() -> None:
+    # given a result whose further tables are calls by hour, outcomes and an empty one, and a chart of one of them
+    result = agent_result(60)
+    result.tables = [Table("by_hour", "Calls by hour of the day", HOUR_COLUMNS, hour_rows()),
+                     Table("outcomes", "Outcomes", OUTCOME_COLUMNS, OUTCOME_ROWS),
+                     Table("nothing", "Nothing here", OUTCOME_COLUMNS, [])]
+    result.charts.append(Chart(ChartKind.BAR, "Hourly volume", "hour", ("calls",), table="by_hour"))
+    # when
+    data = render_pdf(result, max_rows=DEFAULT_REPORT_PDF_MAX_ROWS)
+    # then each comes after the main table's last row, in order, under its title, with its header and every row
+    lines = pdf_lines(pdf_pages_text(data))
+    assert_in_order(lines, [
+        "60 rows", "Иван Петров #59 159 6:23 59% 788.83 2026-03-04 2026-03-04 09:59 +00:00 note note note",
+        "Calls by hour of the day", "Hour Calls Handle time Service level", "00:00 16 3:20 0%",
+        "03:00 0", "12:00 100 3:32 52.17%", "23:00 23 3:43 100%",
+        "Outcomes", "Outcome Calls Share", "connected 7 77.78%", "(none) 0 0%",
+        "Nothing here", "Outcome Calls Share", "No rows."])
+    assert "Hourly volume" in lines
+    assert_every_page_has_ink(data)
+
+
+def test_a_long_further_table_paginates_with_its_header_on_every_page() -> None:
+    # given a short main table and a further table of 150 rows
+    slots: list[Row] = [(f"slot {n}", n, 60.0 * n, n / 150) for n in range(150)]
+    result = replace(agent_result(3, charts=False), tables=[Table("slots", "Slots", HOUR_COLUMNS, slots)])
+    # when
+    pages = pdf_pages_text(render_pdf(result, max_rows=DEFAULT_REPORT_PDF_MAX_ROWS))
+    # then every page after the table's first repeats its header, and every row is there in order
+    first = next(number for number, page in enumerate(pages) if "Slots" in page.splitlines())
+    assert len(pages) - first >= 3
+    for page in pages[first + 1:]:
+        assert "Hour Calls Handle time Service level" in page.splitlines()
+    lines = pdf_lines(pages)
+    positions = [lines.index(f"slot {n} {n:,} {display(60.0 * n, ColumnKind.SECONDS)} "
+                             f"{display(n / 150, ColumnKind.RATIO)}") for n in range(150)]
+    assert positions == sorted(positions)
+    assert "slot 149 149 2:29:00 99.33%" in pdf_lines(pages[-1:])
+
+
+def test_a_chart_is_drawn_from_the_further_table_it_names() -> None:
+    # given a main table with no rows and a bar chart of a further table
+    result = ReportResult("Hours", [], [], HOUR_COLUMNS, [],
+                          [Chart(ChartKind.BAR, "Calls by hour", "hour", ("calls",), table="by_hour")],
+                          [Table("by_hour", "Calls by hour of the day", HOUR_COLUMNS, hour_rows())])
+    # when
+    data = render_pdf(result, max_rows=100)
+    # then the chart has the further table's bars and labels
+    document = pypdfium2.PdfDocument(data)
+    try:
+        image = document[0].render(scale=1).to_pil().convert("RGB")
+        colours = {colour: count for count, colour in image.getcolors(image.width * image.height)}
+        assert colours.get(BAR_COLOUR, 0) > 5000
+    finally:
+        document.close()
+    first = pdf_pages_text(data)[0]
+    assert "Calls by hour" in first
+    assert "12:00" in first
+    assert "0 rows" in first
+
+
+def test_a_chart_naming_a_table_or_column_the_result_lacks_is_a_value_error() -> None:
+    table = Table("by_hour", "Calls by hour", HOUR_COLUMNS, hour_rows())
+    no_table = ReportResult("t", [], [], COLUMNS, [], [Chart(ChartKind.BAR, "Lost", "hour", ("calls",), "by_day")])
+    no_column = ReportResult("t", [], [], COLUMNS, [], [Chart(ChartKind.BAR, "Lost", "hour", ("agent",), "by_hour")],
+                             [table])
+
+    with pytest.raises(ValueError, match="names table 'by_day'"):
+        render_pdf(no_table, max_rows=100)
+    with pytest.raises(ValueError, match="names column 'agent', which table 'by_hour' does not have"):
+        render_pdf(no_column, max_rows=100)
+
+
+def test_the_pdf_row_cap_counts_the_further_tables_rows_too() -> None:
+    # given 3 rows in the main table and 4 in a further one
+    result = ReportResult("Cap", [], [], OUTCOME_COLUMNS, OUTCOME_ROWS[:3], [],
+                          [Table("outcomes", "Outcomes", OUTCOME_COLUMNS, OUTCOME_ROWS)])
+    assert pdf_rows(result) == 7
+    # when / then
+    with pytest.raises(PdfRowCapExceeded) as raised:
+        render_pdf(result, max_rows=6)
+    assert (raised.value.rows, raised.value.limit) == (7, 6)
+    assert render_pdf(result, max_rows=7).startswith(b"%PDF-")
+
+
 def test_pdf_over_the_row_cap_is_refused_before_any_rendering() -> None:
     # given more rows than the cap, and a chart naming a column that does not exist: rendering would fail
     result = agent_result(11)
@@ -455,3 +649,187 @@ def test_a_table_wider_than_the_page_shrinks_its_font_and_still_shows_every_row(
     text = "\n".join(pages)
     assert "agent 0" in text
     assert "agent 39" in pages[-1]
+
+
+# --- the values the report types produce, in every format ----------------------------------------------------
+
+BERLIN: Final = ZoneInfo("Europe/Berlin")
+
+
+class Value:
+    """One value as a report type produces it (the column kind it comes in) and as each format writes it."""
+
+    def __init__(self, kind: ColumnKind, value: object, csv: str, json: object, pdf: str, parsed: Any = None) -> None:
+        self.kind, self.value, self.csv, self.json, self.pdf = kind, value, csv, json, pdf
+        # What parse_json gives back: the value itself, except money held as a Decimal, which comes back a float.
+        self.parsed = value if parsed is None else parsed
+
+
+VALUES: Final = {
+    # a local day (DAY, WEEK, MONTH buckets; points per day)
+    "date": Value(ColumnKind.DATE, date(2026, 3, 2), "2026-03-02", "2026-03-02", "2026-03-02"),
+    # a local hour (HOUR buckets): aware, in the tenant's zone, before and after the DST change
+    "datetime-aware-local": Value(ColumnKind.DATETIME, datetime(2026, 3, 2, 9, 0, tzinfo=BERLIN),
+                                  "2026-03-02T09:00:00+01:00", "2026-03-02T09:00:00+01:00", "2026-03-02 09:00 +01:00"),
+    "datetime-aware-local-summer-time": Value(
+        ColumnKind.DATETIME, datetime(2026, 3, 29, 3, 0, tzinfo=BERLIN), "2026-03-29T03:00:00+02:00",
+        "2026-03-29T03:00:00+02:00", "2026-03-29 03:00 +02:00"),
+    # call detail's start: tenant-local wall time, naive
+    "datetime-naive-local": Value(ColumnKind.DATETIME, datetime(2026, 3, 2, 0, 30), "2026-03-02T00:30:00",
+                                  "2026-03-02T00:30:00", "2026-03-02 00:30"),
+    # call detail's cost: numeric(…, 4) read as a Decimal
+    "decimal": Value(ColumnKind.MONEY, Decimal("0.1000"), "0.1000", 0.1, "0.10", parsed=0.1),
+    "decimal-negative": Value(ColumnKind.MONEY, Decimal("-1234.5000"), "-1234.5000", -1234.5, "-1,234.50",
+                              parsed=-1234.5),
+    # metrics: ratios, seconds, money and plain numbers as floats
+    "float-ratio": Value(ColumnKind.RATIO, 7 / 9, "0.7777777777777778", 7 / 9, "77.78%"),
+    "float-seconds": Value(ColumnKind.SECONDS, 740 / 3, "246.66666666666666", 740 / 3, "4:07"),
+    "float-money": Value(ColumnKind.MONEY, 153.0, "153.0", 153.0, "153.00"),
+    "float-number": Value(ColumnKind.NUMBER, 87.5, "87.5", 87.5, "87.5"),
+    # counts, and call detail's whole seconds
+    "int": Value(ColumnKind.INTEGER, 1234, "1234", 1234, "1,234"),
+    "int-seconds": Value(ColumnKind.SECONDS, 360, "360", 360, "6:00"),
+    # no value: a ratio of nothing, a call never answered
+    "none-ratio": Value(ColumnKind.RATIO, None, "", None, ""),
+    "none-datetime": Value(ColumnKind.DATETIME, None, "", None, ""),
+}
+
+
+def value_result(case: Value) -> ReportResult:
+    """The value as a summary figure, in the main table and in a further table."""
+    columns = [Column("where", "Where"), Column("value", "Value", case.kind)]
+    return ReportResult("Values", [], [SummaryFigure("The value", case.value, case.kind)], columns,
+                        [("in main", case.value)], [],
+                        [Table("further", "Further", columns, [("in further", case.value)])])
+
+
+@pytest.mark.parametrize("case", VALUES.values(), ids=VALUES.keys())
+def test_csv_writes_each_value_the_types_produce(case: Value) -> None:
+    assert parse_csv(render_csv(value_result(case))) == [["Where", "Value"], ["in main", case.csv]]
+
+
+@pytest.mark.parametrize("case", VALUES.values(), ids=VALUES.keys())
+async def test_json_writes_and_reads_back_each_value_the_types_produce(case: Value) -> None:
+    # given
+    result = value_result(case)
+    # when
+    data = render_json(result)
+    # then it is written as the JSON value expected, of its JSON type, everywhere it occurs
+    document = orjson.loads(data)
+    for written in (document["summary"][0]["value"], document["rows"][0]["value"],
+                    document["tables"][0]["rows"][0]["value"]):
+        assert written == case.json
+        assert type(written) is type(case.json)
+    assert b"".join(await collect(stream_json(replace(result, rows=[]), chunks_of(result.rows)))) == data
+    # and read back as the value (money as a float), naive or with the same offset
+    parsed = parse_json(data)
+    for read in (parsed.summary[0].value, parsed.rows[0][1], parsed.tables[0].rows[0][1]):
+        assert read == case.parsed
+        assert type(read) is type(case.parsed)
+        if isinstance(read, datetime):
+            assert isinstance(case.value, datetime)
+            assert read.utcoffset() == case.value.utcoffset()
+    if isinstance(case.value, Decimal):
+        assert Decimal(repr(parsed.rows[0][1])) == case.value
+
+
+@pytest.mark.parametrize("case", VALUES.values(), ids=VALUES.keys())
+def test_pdf_shows_each_value_the_types_produce(case: Value) -> None:
+    data = render_pdf(value_result(case), max_rows=10)
+
+    lines = pdf_lines(pdf_pages_text(data))
+    # a summary card shows the value under its label, "—" for none; a table cell the value, empty for none
+    assert lines[lines.index("The value") + 1] == (case.pdf or "—")
+    assert f"in main {case.pdf}".rstrip() in lines
+    assert f"in further {case.pdf}".rstrip() in lines
+    assert "None" not in "\n".join(lines)
+
+
+# --- real results of every report type (the hand-built Berlin week, tests/reports/conftest.py) -------------------
+
+WEEK: Final = {"from": "2026-03-02", "to": "2026-03-08"}
+# report type, parameters, the further tables it has
+REAL_REPORTS: Final = {
+    "lead": (ReportType.LEAD, {}, ["scores", "aging"]),
+    "call": (ReportType.CALL, {}, ["by_hour", "by_weekday", "outcomes", "dispositions"]),
+    # aware local datetimes in the main table
+    "call-by-hour": (ReportType.CALL, {"grouping": "HOUR"}, ["by_hour", "by_weekday", "outcomes", "dispositions"]),
+    "campaign": (ReportType.CAMPAIGN, {}, []),
+    "campaign-by-day": (ReportType.CAMPAIGN, {"grouping": "DAY"}, ["campaigns"]),
+    "agent_performance": (ReportType.AGENT_PERFORMANCE, {}, []),
+    "gamification": (ReportType.GAMIFICATION, {}, ["badges", "progress"]),
+    # naive local datetimes and Decimal costs, rows streamed
+    "call_detail": (ReportType.CALL_DETAIL, {}, []),
+}
+
+
+async def real_result(sessions: Sessions, report_type: ReportType,
+                      params: dict[str, object]) -> tuple[ReportResult, list[Sequence[Row]]]:
+    """The report as an admin runs it, and its rows in the chunks the worker stores them in (call detail's
+    streamed from their cursor, 4 at a time)."""
+    db = sessions.session()
+    try:
+        access = await sessions.access(db, "admin")
+        parsed = params_from_json(report_type, {"range": WEEK, **params})
+        result = await run_report(db, access, TIMEZONE, report_type, parsed)
+        if not REGISTRY[report_type].streams_rows:
+            return result, [result.rows[start:start + 4] for start in range(0, len(result.rows), 4)]
+        chunks = [chunk async for chunk in call_detail_rows(db, access, TIMEZONE, parsed, chunk_rows=4)]
+        return replace(result, rows=[row for chunk in chunks for row in chunk]), chunks
+    finally:
+        await db.close(commit=False)
+
+
+def decimals_as_floats(result: ReportResult) -> ReportResult:
+    """The result as JSON gives it back: money held as a Decimal is a JSON number, read as a float."""
+    def rows(source: Sequence[Row]) -> list[Row]:
+        return [tuple(float(v) if isinstance(v, Decimal) else v for v in row) for row in source]
+    return replace(result, rows=rows(result.rows), tables=[replace(t, rows=rows(t.rows)) for t in result.tables])
+
+
+async def chunks(source: Sequence[Sequence[Row]]) -> AsyncIterator[Sequence[Row]]:
+    for chunk in source:
+        yield chunk
+
+
+@pytest.mark.parametrize(("report_type", "params", "tables"), REAL_REPORTS.values(), ids=REAL_REPORTS.keys())
+async def test_a_real_result_of_every_report_type_renders_to_pdf_csv_and_json(
+    sessions: Sessions, report_type: ReportType, params: dict[str, object], tables: list[str]
+) -> None:
+    # given the report run on the fixture's week
+    result, stored = await real_result(sessions, report_type, params)
+    assert result.rows
+    assert [t.key for t in result.tables] == tables
+    # when it is rendered to PDF
+    pdf = render_pdf(result, max_rows=DEFAULT_REPORT_PDF_MAX_ROWS)
+    # then the PDF parses back with the title, every chart, the main table and each further table, in order,
+    # each to its last row; and every page has ink
+    pages = pdf_pages_text(pdf)
+    text, lines = "\n".join(pages), pdf_lines(pages)
+    assert result.title in pages[0]
+    for chart in result.charts:
+        assert chart.title in lines
+    # (a heading may repeat a chart's title, "Score distribution": the heading is its last occurrence)
+    headings = [max(n for n, line in enumerate(lines) if line == title)
+                for title in [f"{len(result.rows)} rows", *(t.title for t in result.tables)]]
+    assert headings == sorted(headings)
+    for table, heading in zip(result.tables, headings[1:], strict=True):
+        last = table.rows[-1]
+        assert display(last[0], table.columns[0].kind) in "\n".join(lines[heading:])
+    assert f"page {len(pages)} of {len(pages)}" in pages[-1]
+    assert "None" not in text
+    assert_every_page_has_ink(pdf)
+    # when it is written as CSV, whole and streamed: the main table only
+    csv_data = render_csv(result)
+    assert b"".join(await collect(stream_csv(result.columns, chunks(stored)))) == csv_data
+    parsed_csv = parse_csv(csv_data)
+    assert parsed_csv[0] == [c.title for c in result.columns]
+    assert len(parsed_csv) == 1 + len(result.rows)
+    # when it is written as JSON, whole and streamed from the stored chunks (the head without rows)
+    json_data = render_json(result)
+    assert b"".join(await collect(stream_json(replace(result, rows=[]), chunks(stored)))) == json_data
+    # then it reads back as the result, further tables and charts' tables included
+    parsed = parse_json(json_data)
+    assert parsed == decimals_as_floats(result)
+    assert [c.table for c in parsed.charts] == [c.table for c in result.charts]
+    assert parsed.tables == result.tables

@@ -1,9 +1,12 @@
 """A ReportResult as a file: JSON and CSV (streamed, any size), PDF (in memory, up to a row cap).
 
-    stream_csv(columns, row_chunks)    async bytes chunks      render_csv(result)    bytes
+    stream_csv(columns, row_chunks)    async bytes chunks      render_csv(result)    bytes   (main table only)
     stream_json(result, row_chunks)    async bytes chunks      render_json(result)   bytes   parse_json(bytes)
     render_pdf(result, max_rows=…)     bytes, synchronous CPU work: run it in a thread or process
     check_pdf_rows(n, max_rows=…)      PdfRowCapExceeded (BAD_USER_INPUT) when a PDF of n rows is refused
+    pdf_rows(result)                   the n render_pdf checks: main rows plus every further table's
+
+JSON and PDF hold the further tables (`ReportResult.tables`) after the main one; CSV holds the main table.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from gateway.reports.render.pdf import (
     PdfFonts,
     PdfRowCapExceeded,
     check_pdf_rows,
+    pdf_rows,
     render_pdf,
     system_fonts,
 )
@@ -53,6 +57,7 @@ __all__ = [
     "csv_header",
     "csv_rows",
     "parse_json",
+    "pdf_rows",
     "render_csv",
     "render_json",
     "render_pdf",

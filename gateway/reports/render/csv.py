@@ -6,6 +6,10 @@ row holds the column titles (what a person sees) or, with `header=CsvHeader.KEYS
 names for a BI tool). Values are written plainly (see _format.plain): numbers with a '.' decimal, ISO 8601
 dates and datetimes, None as an empty field; text that a spreadsheet would run as a formula is prefixed with a
 single quote, real numbers (negative ones too) are left as numbers.
+
+A CSV file holds one table: the result's main one. The further tables (`ReportResult.tables`: calls by hour,
+outcomes, score buckets…) have other columns, and a second header half-way down would break every spreadsheet
+import and BI connector reading the file; they are in the JSON and the PDF.
 """
 
 from __future__ import annotations
@@ -61,5 +65,5 @@ async def stream_csv(columns: Sequence[Column], row_chunks: AsyncIterable[Sequen
 
 
 def render_csv(result: ReportResult, *, bom: bool = False, header: CsvHeader = CsvHeader.TITLES) -> bytes:
-    """An in-memory result as one CSV file; the same bytes stream_csv gives for its rows."""
+    """An in-memory result's main table as one CSV file; the same bytes stream_csv gives for its rows."""
     return csv_header(result.columns, bom=bom, header=header) + csv_rows(result.rows)

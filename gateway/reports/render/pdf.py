@@ -1,10 +1,13 @@
-"""A report as a PDF a manager reads: title, parameters, summary figures, charts and the whole table.
+"""A report as a PDF a manager reads: title, parameters, summary figures, charts and every table, whole.
 
 Drawn with fpdf2 on A4 landscape. Page 1 has the title, the parameters, the summary figures as cards and the
-charts (`ReportResult.charts`: bars or lines of the first rows, with axis titles, ticks and a legend); the
-table follows, its header repeated on every page and paginated to the last row, never truncated. A cell too
-long for its column is cut with an ellipsis (the CSV has it whole). Numbers are shown per ColumnKind: integers
-grouped (1,234), ratios as percentages, seconds as m:ss, money with two decimals. Every page has the footer
+charts (`ReportResult.charts`: bars or lines of the first rows of the table each is drawn from, the main one or
+a further one, with axis titles, ticks and a legend); the main table follows, then each further table
+(`ReportResult.tables`: calls by hour, outcomes, score buckets…) under its title. Every table has its header
+repeated on every page and is paginated to its last row, never truncated. A cell too long for its column is
+cut with an ellipsis (the CSV has it whole); a summary figure too long for its card is drawn smaller. Numbers
+are shown per ColumnKind: integers grouped (1,234), ratios as percentages, seconds as m:ss, money with two
+decimals; dates ISO, datetimes to the minute with their offset when they have one. Every page has the footer
 "page N of M".
 
 Fonts: DejaVu Sans from the system (Debian's fonts-dejavu-core) covers Latin, Greek and Cyrillic names; an
@@ -13,7 +16,8 @@ installed CJK font (Debian's fonts-droid-fallback) is added, only for a document
 has Latin-1 only (Zoë Ødegård is fine, 李雷 becomes ??).
 
 Rendering is CPU work and synchronous: the worker runs `render_pdf` in a thread or process. A result with more
-rows than `max_rows` is refused before anything is drawn (PdfRowCapExceeded): such an export is a CSV.
+rows than `max_rows`, its further tables' rows counted too (`pdf_rows`), is refused before anything is drawn
+(PdfRowCapExceeded): such an export is a CSV.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from fpdf.fonts import TTFFont
 
 from gateway.errors import BadUserInput
 from gateway.reports.render._format import NUMERIC_KINDS, chart_number, display
-from gateway.reports.result import Chart, ChartKind, Column, ColumnKind, ReportResult
+from gateway.reports.result import Chart, ChartKind, Column, ColumnKind, ReportResult, Row
 
 MEDIA_TYPE: Final = "application/pdf"
 
@@ -48,6 +52,8 @@ WIDTH_SAMPLE: Final = 25
 MAX_CHART_POINTS: Final = 40
 _FIXED_KINDS: Final = NUMERIC_KINDS | {ColumnKind.DATE, ColumnKind.DATETIME}
 CHART_HEIGHT: Final = 82.0
+CARD_FONT_PT: Final = 14.0
+MIN_CARD_FONT_PT: Final = 9.0
 
 Colour = tuple[int, int, int]
 INK: Final[Colour] = (33, 37, 41)
@@ -89,6 +95,11 @@ def check_pdf_rows(rows: int, *, max_rows: int) -> None:
     """Refuse a PDF of `rows` rows before anything is loaded or drawn (callers that know the count ask first)."""
     if rows > max_rows:
         raise PdfRowCapExceeded(rows, max_rows)
+
+
+def pdf_rows(result: ReportResult) -> int:
+    """The rows a PDF of `result` draws, the cap's measure: the main table's and every further table's."""
+    return len(result.rows) + sum(len(table.rows) for table in result.tables)
 
 
 @dataclass(frozen=True)
@@ -242,6 +253,14 @@ class _Glyphs:
                 high = middle - 1
         return text[:low].rstrip() + self.ellipsis if low else ""
 
+    def size_to_fit(self, text: str, width: float, size_pt: float, min_pt: float, bold: bool = False) -> float:
+        """The largest size from `size_pt` down to `min_pt` (in half points) at which the text fits `width` mm."""
+        natural = self.width(self.clean(text), size_pt, bold)
+        if natural <= width:
+            return size_pt
+        # Width is proportional to the size.
+        return max(min_pt, math.floor(size_pt * width / natural * 2) / 2)
+
     def wrap(self, text: str, width: float, size_pt: float, bold: bool = False) -> list[str]:
         """Cleaned text broken into lines of at most `width` mm, between words where it can."""
         lines: list[str] = []
@@ -305,13 +324,16 @@ class _ChartData:
 
 
 def _chart_data(chart: Chart, result: ReportResult) -> _ChartData:
-    by_key = {column.key: (index, column) for index, column in enumerate(result.columns)}
+    """The chart's labels and series, from the first rows of the table it is drawn from (result.chart_source)."""
+    columns, source = result.chart_source(chart)
+    by_key = {column.key: (index, column) for index, column in enumerate(columns)}
     for key in (chart.label, *chart.values):
         if key not in by_key:
-            raise ValueError(f"chart {chart.title!r} names column {key!r}, which the result does not have")
+            where = "the result" if chart.table is None else f"table {chart.table!r}"
+            raise ValueError(f"chart {chart.title!r} names column {key!r}, which {where} does not have")
     if not chart.values:
         raise ValueError(f"chart {chart.title!r} has no value columns")
-    rows = result.rows[:MAX_CHART_POINTS]
+    rows = source[:MAX_CHART_POINTS]
     label_index, label_column = by_key[chart.label]
     data = _ChartData(chart, label_column.title,
                       [display(row[label_index], label_column.kind, missing="") for row in rows])
@@ -511,6 +533,7 @@ def _draw_table(pdf: _Document, glyphs: _Glyphs, columns: Sequence[Column], cell
     top = header(top)
     if not cells:
         glyphs.put(MARGIN + PAD, top, row_height, "No rows.", pdf.epw, size)
+        pdf.set_y(top + row_height)
         return
     for number, row in enumerate(cells):
         if top + row_height > limit:
@@ -525,6 +548,17 @@ def _draw_table(pdf: _Document, glyphs: _Glyphs, columns: Sequence[Column], cell
     pdf.set_draw_color(*GRID)
     pdf.set_line_width(0.2)
     pdf.line(MARGIN, top, MARGIN + pdf.epw, top)
+    pdf.set_y(top)
+
+
+def _draw_heading(pdf: _Document, glyphs: _Glyphs, text: str) -> None:
+    """A table's heading, on the page its header and first rows fit on (never left alone at a page's foot)."""
+    pdf.set_font(pdf.family_name, "B", 10)
+    pdf.set_text_color(*INK)
+    if pdf.get_y() + 7 + HEADER_HEIGHT + 3 * ROW_HEIGHT > pdf.h - BOTTOM:
+        pdf.add_page()
+    glyphs.put(MARGIN, pdf.get_y(), 6, text, pdf.epw, 10, bold=True)
+    pdf.set_y(pdf.get_y() + 7)
 
 
 def _draw_front(pdf: _Document, glyphs: _Glyphs, result: ReportResult,
@@ -572,27 +606,30 @@ def _draw_front(pdf: _Document, glyphs: _Glyphs, result: ReportResult,
                 pdf.set_font(family, "", 7.5)
                 pdf.set_text_color(*MUTED)
                 glyphs.put(x + 3, top + 2, 4.5, label, card_width - 6, 7.5)
-                pdf.set_font(family, "B", 14)
+                # A long figure (a datetime with its offset) is drawn smaller rather than cut.
+                size = glyphs.size_to_fit(value, card_width - 6, CARD_FONT_PT, MIN_CARD_FONT_PT, bold=True)
+                pdf.set_font(family, "B", size)
                 pdf.set_text_color(*INK)
-                glyphs.put(x + 3, top + 7.5, 7, value, card_width - 6, 14, bold=True)
+                glyphs.put(x + 3, top + 7.5, 7, value, card_width - 6, size, bold=True)
             pdf.set_y(top + card_height + gap)
         pdf.ln(1)
 
 
 def render_pdf(result: ReportResult, *, max_rows: int, fonts: PdfFonts | None = None) -> bytes:
-    """The PDF file; PdfRowCapExceeded, before any work, when the result has more than `max_rows` rows.
+    """The PDF file; PdfRowCapExceeded, before any work, when its tables have more than `max_rows` rows together.
 
     `fonts` defaults to system_fonts(); tests pass CORE_FONTS or a PdfFonts of their own.
     """
-    check_pdf_rows(len(result.rows), max_rows=max_rows)
+    check_pdf_rows(pdf_rows(result), max_rows=max_rows)
     charts = [_chart_data(chart, result) for chart in result.charts]
     summary = [(figure.label, display(figure.value, figure.kind)) for figure in result.summary]
-    cells = [[display(value, column.kind, missing="") for value, column in zip(row, result.columns, strict=True)]
-             for row in result.rows]
+    cells = _cells(result.columns, result.rows)
+    tables = [(table.title, table.columns, _cells(table.columns, table.rows)) for table in result.tables]
 
     pdf = _Document()
     pdf.set_title(result.title)
-    glyphs = _Glyphs(pdf, system_fonts() if fonts is None else fonts, _strings(result, summary, charts, cells))
+    glyphs = _Glyphs(pdf, system_fonts() if fonts is None else fonts,
+                     _strings(result, summary, charts, [(result.title, result.columns, cells), *tables]))
     pdf.glyphs = glyphs
     pdf.set_font(pdf.family_name, "", 7.5)
     pdf.footer_text = glyphs.fit(result.title, pdf.epw * 0.7, 7.5)
@@ -605,19 +642,24 @@ def render_pdf(result: ReportResult, *, max_rows: int, fonts: PdfFonts | None = 
             top = pdf.t_margin
         _draw_chart(pdf, glyphs, data, top)
         pdf.set_y(top + CHART_HEIGHT + 4)
-    pdf.set_font(pdf.family_name, "B", 10)
-    pdf.set_text_color(*INK)
-    if pdf.get_y() + 7 + HEADER_HEIGHT + 3 * ROW_HEIGHT > pdf.h - BOTTOM:
-        pdf.add_page()
     rows = len(result.rows)
-    glyphs.put(MARGIN, pdf.get_y(), 6, f"{rows:,} row{'' if rows == 1 else 's'}", pdf.epw, 10, bold=True)
-    pdf.set_y(pdf.get_y() + 7)
+    _draw_heading(pdf, glyphs, f"{rows:,} row{'' if rows == 1 else 's'}")
     _draw_table(pdf, glyphs, result.columns, cells)
+    for title, columns, table_cells in tables:
+        pdf.set_y(pdf.get_y() + 6)
+        _draw_heading(pdf, glyphs, title)
+        _draw_table(pdf, glyphs, columns, table_cells)
     return bytes(pdf.output())
 
 
+def _cells(columns: Sequence[Column], rows: Sequence[Row]) -> list[list[str]]:
+    """A table's values as drawn: per their column's kind, None as an empty cell."""
+    return [[display(value, column.kind, missing="") for value, column in zip(row, columns, strict=True)]
+            for row in rows]
+
+
 def _strings(result: ReportResult, summary: Sequence[tuple[str, str]], charts: Sequence[_ChartData],
-             cells: Sequence[Sequence[str]]) -> Iterable[str]:
+             tables: Sequence[tuple[str, Sequence[Column], Sequence[Sequence[str]]]]) -> Iterable[str]:
     """Every text the document draws, so the fonts it needs are known before the first page."""
     yield result.title
     for name, value in result.parameters:
@@ -626,13 +668,15 @@ def _strings(result: ReportResult, summary: Sequence[tuple[str, str]], charts: S
     for label, value in summary:
         yield label
         yield value
-    for column in result.columns:
-        yield column.title
     for data in charts:
         yield data.chart.title
         yield data.x_title
         yield from data.labels
         for series in data.series:
             yield series.title
-    for row in cells:
-        yield from row
+    for title, columns, cells in tables:
+        yield title
+        for column in columns:
+            yield column.title
+        for row in cells:
+            yield from row
