@@ -105,7 +105,8 @@ async def floor(gateway: LiveGateway, admin_conn: asyncpg.Connection) -> Floor:
 
 
 @pytest.fixture
-def page_errors(browser_page: Page) -> list[str]:
+async def page_errors(browser_page: Page) -> list[str]:
+    # async: Playwright's async API subscribes to page events on the running loop (a sync fixture has none).
     """Uncaught exceptions and console errors of the page: a test that draws the dashboard expects none."""
     errors: list[str] = []
     browser_page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))

@@ -113,7 +113,7 @@ async def side_pool(queue_database: TestDatabase) -> AsyncIterator[asyncpg.Pool]
 async def side(side_pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Pool]:
     """The same, emptied after the test."""
     yield side_pool
-    await side_pool.execute(f"TRUNCATE {QUEUE_TABLES}, runs, drained, sends, marks")
+    await side_pool.execute(f"TRUNCATE {QUEUE_TABLES}, runs, drained, sends, marks CASCADE")
 
 
 async def enqueue_many(pool: asyncpg.Pool, tenant_id: uuid.UUID, count: int,
