@@ -86,6 +86,15 @@ class ReportResult:
     charts: list[Chart] = field(default_factory=list)
     tables: list[Table] = field(default_factory=list)
 
+    def chart_source(self, chart: Chart) -> tuple[list[Column], list[Row]]:
+        """The columns and rows a chart is drawn from: those of the Table it names, else the main table's."""
+        if chart.table is None:
+            return self.columns, self.rows
+        for table in self.tables:
+            if table.key == chart.table:
+                return table.columns, table.rows
+        raise ValueError(f"chart {chart.title!r} names table {chart.table!r}, which the result does not have")
+
 
 async def chunks_of(rows: Sequence[Row], size: int = 1000) -> AsyncIterator[Sequence[Row]]:
     """An in-memory result as the row-chunk stream the streaming renderers read."""

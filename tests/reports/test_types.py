@@ -31,6 +31,8 @@ import asyncpg
 import pytest
 
 from gateway import clock
+from gateway.access import Access
+from gateway.auth import Principal, Role
 from gateway.errors import BadUserInput, ClientError, Forbidden, NotFound
 from gateway.ids import encode_id
 from gateway.metrics import Metric
@@ -148,6 +150,9 @@ async def test_call_analysis_groups_by_team_agent_and_campaign_with_the_metrics_
     assert red_spring.rows == [("Ann", "Red", 2), ("Ben", "Red", 1)]
     assert summary(red_spring)["Calls"] == 3
     assert [r[1] for r in table(red_spring, "outcomes").rows] == [3, 0, 0, 0, 0, 0]
+    red_spring_days = await report(sessions, "admin", ReportType.CALL, metrics=["CALLS_TOTAL"],
+                                   teamIds=[str(sessions.floor.red)], campaignIds=[str(sessions.floor.spring)])
+    assert [r[1] for r in red_spring_days.rows] == [2, 1, 0, 0, 0, 0, 0]
 
 
 async def test_call_analysis_by_hour_has_every_local_hour_of_the_range(sessions: Sessions) -> None:
@@ -157,6 +162,13 @@ async def test_call_analysis_by_hour_has_every_local_hour_of_the_range(sessions:
     busy = [(r[0], r[1]) for r in result.rows if r[1]]
     assert busy == [(datetime.fromisoformat("2026-03-02T00:00+01:00"), 1),
                     (datetime.fromisoformat("2026-03-02T09:00+01:00"), 1)]
+
+
+async def test_an_hourly_grouping_too_long_for_a_series_names_the_grouping(sessions: Sessions) -> None:
+    with pytest.raises(BadUserInput) as caught:
+        await report(sessions, "admin", ReportType.CALL, grouping="HOUR",
+                     range={"from": "2026-01-01", "to": "2026-03-08"})
+    assert caught.value.extensions["argument"] == "grouping"
 
 
 async def test_a_preset_is_the_tenants_local_calendar(sessions: Sessions) -> None:
@@ -366,6 +378,8 @@ async def test_a_manager_covers_only_the_teams_it_manages(sessions: Sessions) ->
         "Average speed of answer": 55 / 3, "Service level": 2 / 3, "Abandonment rate": 0.0,
         "First-contact resolution": 0.25, "Transfers": 0, "CSAT": 2 / 3, "Mean rating": 11 / 3, "Ratings": 3})
     assert [r[1] for r in table(calls, "dispositions").rows] == [1, 1, 1, 0, 1, 0, 0, 1]
+    by_day = await report(sessions, "manager", ReportType.CALL, metrics=["CALLS_TOTAL"])
+    assert [r[1] for r in by_day.rows] == [2, 2, 1, 0, 0, 0, 0]
     performance = await report(sessions, "manager", ReportType.AGENT_PERFORMANCE)
     assert [r[1] for r in performance.rows] == ["Ann", "Ben"]
     leads = await report(sessions, "manager", ReportType.LEAD, grouping="AGENT")
@@ -419,6 +433,17 @@ async def test_a_filter_outside_the_role_is_forbidden_and_one_naming_nothing_not
                 pass
         else:
             await report(sessions, role, report_type, **named)
+
+
+async def test_a_principal_that_reads_no_people_gets_no_report(sessions: Sessions) -> None:
+    db = sessions.session()
+    service = Access.of(Principal(user_id="platform", tenant_id=sessions.floor.tenant, roles=frozenset({Role.SERVICE})),
+                        own_agent=None, own_team=None, managed_teams=frozenset(), managed_agents=frozenset())
+    with pytest.raises(Forbidden):
+        await run_report(db, service, TIMEZONE, ReportType.CALL, params_from_json("call", {"range": WEEK}))
+    with pytest.raises(Forbidden):
+        async for _ in call_detail_rows(db, service, TIMEZONE, params_from_json("call_detail", {"range": WEEK})):
+            pass
 
 
 # --- parameters ------------------------------------------------------------------------------------------
@@ -560,3 +585,12 @@ async def test_report_figures_equal_the_graphql_apis_for_the_same_range_and_scop
     leads = await report(sessions, "admin", ReportType.LEAD)
     assert dict((r[0], r[1]) for r in leads.rows)["web_form"] == data["webForm"]["totalCount"]
     assert summary(leads)["Won"] == data["won"]["totalCount"]
+
+
+async def test_every_chart_names_columns_of_the_table_it_is_drawn_from(sessions: Sessions) -> None:
+    for report_type in ReportType:
+        result = await report(sessions, "admin", report_type)
+        for chart in result.charts:
+            columns, _ = result.chart_source(chart)
+            assert {chart.label, *chart.values} <= {c.key for c in columns}, (report_type, chart)
+        assert result.charts or report_type is ReportType.CALL_DETAIL

@@ -20,6 +20,7 @@ from typing import Final
 
 from gateway.access import Access
 from gateway.db import TenantSession
+from gateway.errors import Forbidden
 from gateway.reports.params import RULES, ParamRules, ReportParams, ReportType, report_type_of, validate
 from gateway.reports.result import Column, ReportResult
 from gateway.reports.types import agent_performance, call, call_detail, campaign, gamification, lead
@@ -98,5 +99,8 @@ async def run_report(db: TenantSession, access: Access, timezone: str, report_ty
     """
     chosen = definition(report_type)
     validate(chosen.type, params)
+    if not access.whole_tenant and not access.aggregates and access.own_agent is None:
+        # A service token's Access: it reads nothing about people, so no report either.
+        raise Forbidden("reports need one of the roles admin, viewer, manager or agent")
     run = await ReportRun.start(db, access, timezone, chosen.type, params)
     return await chosen.build(run)

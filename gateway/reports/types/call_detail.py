@@ -13,6 +13,7 @@ from typing import Final
 
 from gateway.access import Access
 from gateway.db import TenantSession
+from gateway.errors import Forbidden
 from gateway.periods import instants_of
 from gateway.reports.params import ReportParams, ReportType, validate
 from gateway.reports.result import Column, ColumnKind, ReportResult, Row, SummaryFigure
@@ -77,6 +78,8 @@ async def call_detail_rows(db: TenantSession, access: Access, timezone: str, par
                            chunk_rows: int = CHUNK_ROWS) -> AsyncIterator[Sequence[Row]]:
     """The covered calls of the range in start order, in chunks of `chunk_rows`, through a server-side cursor."""
     validate(ReportType.CALL_DETAIL, params)
+    if not access.whole_tenant and not access.aggregates and access.own_agent is None:
+        raise Forbidden("reports need one of the roles admin, viewer, manager or agent")
     period = params.range.period(timezone)
     reach = reach_of(access, params, await Directory.load(db))
     run_start, run_end = instants_of(period, timezone)
