@@ -295,7 +295,11 @@ class ReportRun:
     async def series(self, granularity: Granularity, period: Period | None = None) -> Series:
         """The covered figures per bucket of the period."""
         period = period or self.period
-        starts = bucket_starts(period, granularity, self.timezone)
+        try:
+            starts = bucket_starts(period, granularity, self.timezone)
+        except BadUserInput as e:
+            # Too many buckets: in a report, the grouping is what the series is cut by.
+            raise BadUserInput(e.message, argument="grouping") from None
         reach = self.reach
         if reach.agents is None and reach.campaigns is None:
             data = await self.loaders.series[Scope.TENANT].load(
