@@ -252,7 +252,9 @@ async def main() -> None:
         arrivals: list[list[float]] = read_json(plan_file + ".out")
         latencies, expected, delivered = [], 0, 0
         for n, (tenant, t0) in enumerate(sent):
-            t_next = sent[n + 1][1] if n + 1 < len(sent) else float("inf")
+            # An update belongs to the latest ingest of its tenant before it (the next one of the same tenant
+            # closes the window): ingests of other tenants touch none of its groups.
+            t_next = next((t for k, t in sent[n + 1:] if k == tenant), float("inf"))
             for s, times in enumerate(arrivals):
                 if not touches(plan["subscribers"][s], tenant, tenants):
                     continue

@@ -54,6 +54,7 @@ from gateway.errors import ErrorCode
 from gateway.graphql_errors import masked_internal_error, with_code
 from gateway.live.hub import SharedData
 from gateway.live.questions import LiveRequest, live_request
+from gateway.live.streams import live_mailbox, pump
 from gateway.screens import ScreenRevocations
 from gateway.settings import DEFAULT_GRAPHQL_MAX_BYTES
 
@@ -131,13 +132,31 @@ class WebSocketAdapter(ASGIWebSocketAdapter):
         if isinstance(data, SharedData):
             # A live result serialised once for all its subscribers: only the envelope is written here.
             envelope = {k: v for k, v in message.items() if k != "payload"}
-            text = orjson.dumps(envelope).decode()[:-1] + ',"payload":' + data.payload + "}"
-            try:
-                await self.ws.send_text(text)
-            except WebSocketDisconnect as exc:
-                raise WebSocketDisconnected from exc
+            await self.send_frame(orjson.dumps(envelope).decode()[:-1] + ',"payload":' + data.payload + "}")
             return
         await super().send_json(message)
+
+    async def send_frame(self, text: str) -> None:
+        """A message already encoded (a live group's payload in its envelope)."""
+        if self.ws.application_state is WebSocketState.DISCONNECTED:
+            raise WebSocketDisconnected
+        try:
+            await self.ws.send_text(text)
+        except WebSocketDisconnect as exc:
+            raise WebSocketDisconnected from exc
+        except RuntimeError as exc:
+            # Starlette's answer to a send on a socket that is closing: the client has gone.
+            raise WebSocketDisconnected from exc
+
+
+def _framed(websocket: object, prefix: str) -> Callable[[str], Awaitable[None]]:
+    """Sends a live payload inside its protocol's envelope (`prefix` … `}`) on our adapter."""
+    assert isinstance(websocket, WebSocketAdapter)
+
+    async def send(payload: str) -> None:
+        await websocket.send_frame(prefix + payload + "}")
+
+    return send
 
 
 def rejection_reason(rejection: ConnectionRejectionError) -> str:
@@ -328,6 +347,12 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
                         return
                     await operation.send_next(result)
                     first = False
+                    mailbox = live_mailbox.get()
+                    if mailbox is not None:
+                        # A live question: its next results come from its group's mailbox as they are.
+                        prefix = '{"id":' + orjson.dumps(operation.id).decode() + ',"type":"next","payload":'
+                        await pump(mailbox, _framed(self.websocket, prefix))
+                        break
             await operation.send_operation_message({"id": operation.id, "type": "complete"})
         except WebSocketDisconnected:
             pass
@@ -442,6 +467,11 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
                         return
                     await self.send_data_message(result, operation_id)
                     first = False
+                    mailbox = live_mailbox.get()
+                    if mailbox is not None:
+                        prefix = '{"type":"data","id":' + orjson.dumps(operation_id).decode() + ',"payload":'
+                        await pump(mailbox, _framed(self.websocket, prefix))
+                        break
             await self.send_message({"type": "complete", "id": operation_id})
         except asyncio.CancelledError:
             # `stop`, expiry or the end of the connection: the protocol answers a stop with `complete`. The

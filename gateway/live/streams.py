@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextvars import ContextVar
 from typing import Any
 
 import strawberry
-from graphql import print_ast
+from graphql import GraphQLError, print_ast
 
 from gateway.access import Access
 from gateway.auth import READERS
@@ -23,12 +24,19 @@ from gateway.live.questions import (
     Source,
     access_of,
     canonical,
+    error_payload,
     live_request,
     refresh_context,
     serialise,
     state_refresh,
 )
 from gateway.loaders.call import CallRow
+
+# The mailbox of the subscription the current websocket operation follows, set once it has joined its group.
+# The operation's own task iterates the resolver's generator, so the handler sees it after the first result
+# and from then on sends the mailbox's payloads itself (websocket.py): each result then costs a subscriber
+# its frame and its send, not a pass through graphql-core's and Strawberry's per-event machinery.
+live_mailbox: ContextVar[Subscriber | None] = ContextVar("callpulse_live_mailbox", default=None)
 
 
 class SlowConsumerError(ClientError):
@@ -77,6 +85,7 @@ async def follow(info: strawberry.Info[Context, None], field: str, source: Sourc
         return state_refresh(runner, source, Interest(tenant))
 
     subscriber = await hub.join(question, make)
+    live_mailbox.set(subscriber)
     try:
         while True:
             yield await subscriber.next()
@@ -202,13 +211,30 @@ async def feed(info: strawberry.Info[Context, None], after: str | None) -> Async
     for item in replayed:
         yield item
     subscriber = await hub.join(question, make, queue_limit=FEED_QUEUE_LIMIT, on_join=on_join)
+    live_mailbox.set(subscriber)
     try:
         while True:
             try:
                 item = await subscriber.next()
             except SlowConsumer:
-                raise SlowConsumerError("this client fell behind the calls feed: resume with `after` set to the "
-                                        "last cursor received") from None
+                raise SlowConsumerError(SLOW_CONSUMER_MESSAGE) from None
             yield item
     finally:
         hub.leave(subscriber)
+
+
+SLOW_CONSUMER_MESSAGE = ("this client fell behind the calls feed: resume with `after` set to the last cursor "
+                         "received")
+
+
+async def pump(mailbox: Subscriber, send: Callable[[str], Awaitable[None]]) -> None:
+    """Sends every payload the mailbox gets, as it is, until the operation ends (or a feed overflows: then its
+    SLOW_CONSUMER error, and the operation completes)."""
+    while True:
+        try:
+            shared = await mailbox.next()
+        except SlowConsumer:
+            await send(error_payload(GraphQLError(SLOW_CONSUMER_MESSAGE,
+                                                  extensions={"code": ErrorCode.SLOW_CONSUMER.value})).payload)
+            return
+        await send(shared.payload)
