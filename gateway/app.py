@@ -17,7 +17,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway import dashboard_page
+from gateway import dashboard_page, pools
 from gateway import db as dbmod
 from gateway.auth import verifier_for
 from gateway.cors import CorsMiddleware
@@ -25,7 +25,7 @@ from gateway.http_errors import FaultBarrier, http_error
 from gateway.ingest.http import post_events
 from gateway.live import ChangeListener, LiveHub
 from gateway.logs import request_id_var
-from gateway.migrations import migrate, status
+from gateway.migrations import status
 from gateway.reports import http as report_http
 from gateway.reports.worker import Worker, WorkerOptions, default_handlers
 from gateway.schema import schema
@@ -105,27 +105,7 @@ async def _partition_upkeep(database: dbmod.Database) -> None:
 async def open_database(settings: Settings, admin_dsn: str | None = None,
                         query_logger: dbmod.QueryLogger | None = None) -> dbmod.Database:
     """Pools for both paths, after migrations (when enabled) and a check of the request role's powers."""
-    admin_dsn = admin_dsn or await dbmod.resolve_admin_dsn(settings)
-    admin = await dbmod.create_pool(admin_dsn, min_size=1, max_size=2)
-    try:
-        if settings.migrate_on_start:
-            async with admin.acquire() as conn:
-                await migrate(conn)
-                if settings.app_database_url is None:
-                    await dbmod.ensure_request_role(conn, settings.app_role, settings.app_db_password)
-        await dbmod.maintain_partitions(admin)
-        app_pool = await dbmod.create_pool(dbmod.app_dsn(settings, admin_dsn), min_size=settings.pool_min_size,
-                                           max_size=settings.pool_max_size, query_logger=query_logger)
-    except BaseException:
-        await admin.close()
-        raise
-    try:
-        async with app_pool.acquire() as conn:
-            await dbmod.check_request_role(conn)
-    except BaseException:
-        await asyncio.gather(app_pool.close(), admin.close())
-        raise
-    return dbmod.Database(admin=admin, app=app_pool, app_dsn=dbmod.app_dsn(settings, admin_dsn))
+    return await pools.open_database(settings, admin_dsn, query_logger=query_logger)
 
 
 def create_app(settings: Settings, *, admin_dsn: str | None = None,

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Final
 
 from gateway import db as dbmod
-from gateway.migrations import migrate
+from gateway import pools
 from gateway.reports.worker import Handlers, Worker, WorkerOptions, default_handlers
 from gateway.settings import Settings
 
@@ -39,28 +39,8 @@ def _concurrency(raw: str) -> int:
 
 async def open_pools(settings: Settings, concurrency: int) -> dbmod.Database:
     """The maintenance pool (claims, results; one connection per run plus one for the upkeep) and the request
-    pool the reports run on, after migrations when enabled; as gateway.app.open_database, without the schema."""
-    admin_dsn = await dbmod.resolve_admin_dsn(settings)
-    admin = await dbmod.create_pool(admin_dsn, min_size=1, max_size=concurrency + 1)
-    try:
-        if settings.migrate_on_start:
-            async with admin.acquire() as conn:
-                await migrate(conn)
-                if settings.app_database_url is None:
-                    await dbmod.ensure_request_role(conn, settings.app_role, settings.app_db_password)
-        app_pool = await dbmod.create_pool(dbmod.app_dsn(settings, admin_dsn),
-                                           min_size=min(settings.pool_min_size, settings.pool_max_size),
-                                           max_size=settings.pool_max_size)
-    except BaseException:
-        await admin.close()
-        raise
-    try:
-        async with app_pool.acquire() as conn:
-            await dbmod.check_request_role(conn)
-    except BaseException:
-        await asyncio.gather(app_pool.close(), admin.close())
-        raise
-    return dbmod.Database(admin=admin, app=app_pool)
+    pool the reports run on, after migrations when enabled."""
+    return await pools.open_database(settings, admin_max_size=concurrency + 1, partitions=False)
 
 
 async def run(settings: Settings, *, concurrency: int | None = None, handlers: Handlers | None = None,
