@@ -15,6 +15,7 @@ from gateway.db import TenantSession
 from gateway.errors import ErrorCode, NotFound
 from gateway.ingest import store
 from gateway.ingest.events import Event, Rejection, parse_event
+from gateway.live.signals import ConfigChange, signal_config
 
 # Events whose own id creates a directory row other events of the same batch may reference.
 CREATES: Final = {
@@ -178,6 +179,9 @@ async def _record(db: TenantSession, events: list[Event], result: IngestResult) 
     return accepted
 
 
+DIRECTORY_EVENTS: Final = ("team.upserted", "agent.upserted", "user.upserted", "campaign.upserted")
+
+
 async def _project(db: TenantSession, events: list[Event]) -> None:
     """Writes accepted events into the domain tables, directory first so activity can reference it."""
     of: dict[str, list[Event]] = defaultdict(list)
@@ -200,6 +204,10 @@ async def _project(db: TenantSession, events: list[Event]) -> None:
     await store.run(db, store.UPSERT_CAMPAIGNS, [
         {**_pick(e.data, "id", "name", "channel", "status", "budget", "starts_on", "ends_on"), "at": e.occurred_at}
         for e in _latest(of["campaign.upserted"], lambda e: e.data["id"])])
+    if any(of[kind] for kind in DIRECTORY_EVENTS):
+        # Names, teams and managers change what live questions show (a team's agents, a leaderboard's names)
+        # without touching the rollups: their groups refresh at this commit.
+        await signal_config(db, db.tenant_id, ConfigChange.DIRECTORY)
 
     spend: dict[tuple[str, Any], Any] = defaultdict(int)
     for e in of["campaign.spend_recorded"]:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
+from datetime import UTC, datetime
+from typing import Any
 
 import asyncpg
 import pytest
@@ -76,3 +79,44 @@ async def test_role_rules_hold_for_live_figures(gateway: LiveGateway, tenant: di
         payload = await sub.next()
     assert payload["data"] is None
     assert [e["extensions"]["code"] for e in payload["errors"]] == ["FORBIDDEN"]
+
+
+BOARD = """
+subscription { leaderboard(range: {from: "2026-03-02", to: "2026-03-02"}, metric: CALLS_HANDLED) {
+  entries { value agent { name } } } }"""
+
+
+async def test_a_directory_change_refreshes_what_shows_it(gateway: LiveGateway, tenant: dict[str, uuid.UUID]) -> None:
+    token = gateway.token(tenant["tenant"], "boss", roles=("admin",))
+    async with subscribed(gateway, token, BOARD) as sub:
+        assert (await sub.next())["data"]["leaderboard"]["entries"] == [{"value": 0.0, "agent": {"name": "Ada"}}]
+        # when the agent is renamed (no rollup changes: a directory event)
+        # (at the present: a directory row keeps its newest version)
+        now = datetime.now(UTC).isoformat()
+        renamed = {"id": str(uuid.uuid4()), "type": "agent.upserted", "occurred_at": now,
+                   "data": {"id": str(tenant["agent"]), "name": "Ada Lovelace", "kind": "human"}}
+        await ingest(gateway, tenant["tenant"], [renamed])
+        # then the leaderboard shows the new name
+        assert (await sub.next())["data"]["leaderboard"]["entries"] == [
+            {"value": 0.0, "agent": {"name": "Ada Lovelace"}}]
+
+
+async def test_the_legacy_protocol_gets_live_updates_too(gateway: LiveGateway, tenant: dict[str, uuid.UUID]) -> None:
+    token = gateway.token(tenant["tenant"], "boss", roles=("admin",))
+    async with websockets.connect(gateway.ws_url, subprotocols=["graphql-ws"]) as ws:  # type: ignore[list-item]
+        await ws.send(json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}))
+        assert json.loads(await ws.recv())["type"] == "connection_ack"
+        await ws.send(json.dumps({"id": "7", "type": "start",
+                                  "payload": {"query": TENANT_CALLS, "variables": {"range": RANGE}}}))
+
+        async def data() -> dict[str, Any]:
+            while True:
+                message: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), 10))
+                if message["type"] == "data":
+                    assert message["id"] == "7"
+                    payload: dict[str, Any] = message["payload"]
+                    return payload
+
+        assert (await data())["data"]["metrics"]["values"][0] == {"name": "calls_total", "value": 0.0}
+        await ingest(gateway, tenant["tenant"], [call_event(tenant["agent"])])
+        assert (await data())["data"]["metrics"]["values"][0] == {"name": "calls_total", "value": 1.0}
