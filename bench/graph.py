@@ -6,15 +6,20 @@ statements one request sends, and the ratio of the whole GraphQL request to repl
 with asyncpg (same connection pool, same transaction and tenant setting).
 
     python bench/graph.py [--keep NAME | --reuse NAME] [--iterations 200] [--executor planned|graphql-core]
+                          [--baseline DIR] [--no-floor]
 
 Seeding 5M calls takes several minutes: `--keep NAME` keeps the database under that name, `--reuse NAME`
 benchmarks an already seeded one (and keeps it); without either the scratch database is dropped at the end.
+The in-process run is made as `callpulse serve` runs (gateway/serving.py): on its event loop (uvloop when
+installed) and with the start-up heap frozen. `--baseline DIR` also starts a gateway from another copy of the
+repository (the tree before a change) and sends the HTTP requests to both in turn, one each, so both see the
+same load from whatever else the machine runs.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
+import json
 import os
 import statistics
 import subprocess
@@ -35,6 +40,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench._floor import run_floor  # noqa: E402
 from bench._gateway import wait_ready  # noqa: E402
+from gateway import serving  # noqa: E402
 from gateway.auth import Principal, Role, mint_token  # noqa: E402
 from gateway.context import Context  # noqa: E402
 from gateway.db import create_pool, dsn_with, ensure_request_role  # noqa: E402
@@ -150,7 +156,10 @@ async def in_process(dsn: str, tenant: uuid.UUID, warmup: int, iterations: int, 
         data = result.data
 
     try:
-        samples = await timed(run, warmup, iterations)
+        for _ in range(warmup):
+            await run()
+        serving.settle_heap()  # as a served process does once it is up
+        samples = await timed(run, 0, iterations)
         captured.clear()
         await run()
         return samples, list(captured), data
@@ -175,32 +184,53 @@ async def raw_sql(dsn: str, statements: list[LoggedQuery], warmup: int, iteratio
         await pool.close()
 
 
-def start_gateway(dsn: str, executor: str = "planned") -> subprocess.Popen[bytes]:
-    env = {**os.environ, "DATABASE_URL": dsn, "CALLPULSE_JWT_SECRET": SECRET, "CALLPULSE_PORT": str(PORT),
+def start_gateway(dsn: str, executor: str = "planned", port: int = PORT, root: Path = ROOT
+                  ) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "DATABASE_URL": dsn, "CALLPULSE_JWT_SECRET": SECRET, "CALLPULSE_PORT": str(port),
            "CALLPULSE_LOG_LEVEL": "WARNING", "CALLPULSE_GRAPHIQL": "false", "CALLPULSE_EXECUTOR": executor}
-    return subprocess.Popen([sys.executable, "-m", "gateway.cli", "serve", "--workers", "1"], env=env, cwd=ROOT)
+    # `python -m` puts the working directory first on sys.path: the gateway runs from `root`'s tree.
+    return subprocess.Popen([sys.executable, "-m", "gateway.cli", "serve", "--workers", "1"], env=env, cwd=root)
 
 
-async def over_http(dsn: str, tenant: uuid.UUID, warmup: int, iterations: int, executor: str = "planned"
-                    ) -> list[float]:
-    """Latencies of POST /graphql against a gateway subprocess (one worker on its own core)."""
-    process = start_gateway(dsn, executor)
-    url = f"http://127.0.0.1:{PORT}"
+async def over_http(dsn: str, tenant: uuid.UUID, warmup: int, iterations: int, executor: str = "planned",
+                    roots: tuple[Path, ...] = (ROOT,)) -> list[list[float]]:
+    """Latencies of POST /graphql against a gateway subprocess per tree (one worker each), the requests sent
+    to them in turn; the answers must be equal."""
+    processes = [start_gateway(dsn, executor, PORT + i, root) for i, root in enumerate(roots)]
     token = mint_token(SECRET, tenant_id=tenant, user_id="bench", roles=["admin"])
     try:
-        async with httpx.AsyncClient(base_url=url, timeout=60,
-                                     headers={"Authorization": f"Bearer {token}"}) as client:
-            await wait_ready(client)
+        clients = [httpx.AsyncClient(base_url=f"http://127.0.0.1:{PORT + i}", timeout=60,
+                                     headers={"Authorization": f"Bearer {token}"}) for i in range(len(roots))]
+        try:
+            for client, process in zip(clients, processes, strict=True):
+                await wait_ready(client, process=process)
+            answers: list[Any] = [None] * len(roots)
 
-            async def run() -> None:
-                response = await client.post("/graphql", json={"query": DASHBOARD})
+            async def one(i: int) -> float:
+                began = time.perf_counter()
+                response = await clients[i].post("/graphql", json={"query": DASHBOARD})
+                elapsed = time.perf_counter() - began
                 if response.status_code != 200 or "errors" in response.json():
                     raise RuntimeError(f"HTTP {response.status_code}: {response.text[:500]}")
+                answers[i] = response.content
+                return elapsed
 
-            return await timed(run, warmup, iterations)
+            samples: list[list[float]] = [[] for _ in roots]
+            for n in range(warmup + iterations):
+                for i in range(len(roots)):
+                    elapsed = await one(i)
+                    if n >= warmup:
+                        samples[i].append(elapsed)
+            if any(json.loads(a) != json.loads(answers[0]) for a in answers):
+                raise SystemExit("the trees answer the dashboard differently")
+            return samples
+        finally:
+            for client in clients:
+                await client.aclose()
     finally:
-        process.terminate()
-        process.wait()
+        for process in processes:
+            process.terminate()
+            process.wait()
 
 
 def objects_resolved(value: Any) -> int:
@@ -221,6 +251,9 @@ async def main() -> None:
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--executor", choices=["planned", "graphql-core"], default="planned",
                         help="CALLPULSE_EXECUTOR of the gateway (and Context.executor in-process)")
+    parser.add_argument("--baseline", type=lambda p: Path(p).resolve(), metavar="DIR",
+                        help="also measure HTTP against a gateway started from this copy of the repository")
+    parser.add_argument("--no-floor", action="store_true", help="skip the toy-schema floor")
     args = parser.parse_args()
     server_url = os.environ.get("CALLPULSE_BENCH_DATABASE_URL", DEFAULT_URL)
     name = args.reuse or args.keep or f"graphbench_{uuid.uuid4().hex[:8]}"
@@ -229,15 +262,18 @@ async def main() -> None:
         dsn = await prepare(server_url, name, reuse=args.reuse is not None)
         conn = await asyncpg.connect(dsn)
         try:
-            tenant, agents = await conn.fetchrow(BUSIEST_TENANT)
+            busiest = await conn.fetchrow(BUSIEST_TENANT)
+            assert busiest is not None, "the seeded database has no agents"
+            tenant, agents = busiest
         finally:
             await conn.close()
         print(f"tenant       {tenant} ({agents} agents), range {FROM} .. {TO}")
 
-        floor = await timed(lambda: run_floor(DASHBOARD), args.warmup, args.iterations)
+        floor = None if args.no_floor else await timed(lambda: run_floor(DASHBOARD), args.warmup, args.iterations)
         graph, statements, data = await in_process(dsn, tenant, args.warmup, args.iterations, args.executor)
         raw = await raw_sql(dsn, statements, args.warmup, args.iterations)
-        http = await over_http(dsn, tenant, args.warmup, args.iterations, args.executor)
+        http, *baseline = await over_http(dsn, tenant, args.warmup, args.iterations, args.executor,
+                                          (ROOT, args.baseline) if args.baseline else (ROOT,))
     finally:
         if not (args.keep or args.reuse):
             server = await asyncpg.connect(server_url)
@@ -262,6 +298,12 @@ async def main() -> None:
     print(f"HTTP         p50 {http_p50:6.1f} ms   p99 {http_p99:6.1f} ms   (POST /graphql, gateway subprocess)")
     print(f"raw SQL      p50 {raw_p50:6.1f} ms   p99 {raw_p99:6.1f} ms   (same statements, asyncpg, one transaction)")
     print(f"ratio        {in_p50 / raw_p50:.2f} in-process / raw SQL, {http_p50 / raw_p50:.2f} HTTP / raw SQL (p50)")
+    if baseline:
+        base_p50, base_p99 = percentiles(baseline[0])
+        print(f"baseline     p50 {base_p50:6.1f} ms   p99 {base_p99:6.1f} ms   (HTTP, gateway from {args.baseline}, "
+              f"requests alternating with the above; {base_p50 / raw_p50:.2f} × the raw SQL)")
+    if floor is None:
+        return
     floor_p50, floor_p99 = percentiles(floor)
     print(f"floor        p50 {floor_p50:6.1f} ms   p99 {floor_p99:6.1f} ms   (the same query shape on a toy Strawberry "
           "schema of precomputed objects: no database, see bench/_floor.py)")
@@ -270,4 +312,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    serving.run(main())

@@ -18,10 +18,16 @@ connections, from a separate client process) and prints:
                                      1-client HTTP p50 over that replay
 
     python bench/lists.py [--keep NAME | --reuse NAME] [--seconds 5] [--warmup 2] [--profile [FILE]] [--days 60]
+                          [--executors planned,graphql-core] [--workers 1,2] [--clients 1,8] [--queries a,b]
+                          [--baseline DIR] [--repeat N]
 
 `--profile` also runs query (a) with the planned executor against one gateway worker under cProfile and prints
-its top entries (and keeps the profile in FILE, for `python -m pstats FILE`). `--client …` is the load
-generator itself (started by the bench in its own process).
+its top entries (and keeps the profile in FILE, for `python -m pstats FILE`). `--executors`, `--workers`,
+`--clients` and `--queries` run a part of the matrix. `--baseline DIR` compares with another copy of the
+repository (the tree before a change, say `git worktree add DIR HEAD`): every run is made against a gateway
+started from each tree in turn, alternating, so both see the same load from whatever else the machine runs,
+and the answers of both must be equal. `--repeat N` makes each run N times (alternating trees) and prints the
+median of each figure. `--client …` is the load generator itself (started by the bench in its own process).
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ import json
 import os
 import pstats
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -55,6 +62,8 @@ from gateway.auth import mint_token  # noqa: E402
 from gateway.seed import SeedOptions  # noqa: E402
 
 PORT: Final = 18795
+# The gateways that answer once, to compare answers (clear of the other benches' ports, 18790-18799).
+ANSWER_PORTS: Final = 18810
 END: Final = date(2025, 3, 31)
 # One tenant, 200 agents, 60 days of ≈10,500 calls on a weekday (fewer at weekends): ≈500k calls, seeded in
 # about a minute on two cores.
@@ -79,6 +88,9 @@ TENANT: Final = "SELECT id FROM tenants ORDER BY id LIMIT 1"
 BACKENDS: Final = "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
 TICKS: Final = os.sysconf("SC_CLK_TCK")
 CORES: Final = len(os.sched_getaffinity(0))
+# The tree this script is in, and the one --baseline names.
+THIS: Final = "this"
+BASELINE: Final = "baseline"
 
 
 # --- the client process ---------------------------------------------------------------------------------------
@@ -172,14 +184,15 @@ class Run:
 class Gateway:
     """`callpulse serve --workers N` on the bench database, with one executor."""
 
-    def __init__(self, dsn: str, executor: str, workers: int, port: int = PORT, profile: Path | None = None
-                 ) -> None:
+    def __init__(self, dsn: str, executor: str, workers: int, port: int = PORT, profile: Path | None = None,
+                 root: Path = ROOT) -> None:
         env = {**os.environ, "DATABASE_URL": dsn, "CALLPULSE_JWT_SECRET": SECRET, "CALLPULSE_PORT": str(port),
                "CALLPULSE_LOG_LEVEL": "WARNING", "CALLPULSE_GRAPHIQL": "false", "CALLPULSE_EXECUTOR": executor,
                "CALLPULSE_DB_POOL_MIN": str(POOL_MAX), "CALLPULSE_DB_POOL_MAX": str(POOL_MAX)}
         serve = ["-m", "gateway.cli", "serve", "--workers", str(workers)]
         profiled = [] if profile is None else ["-m", "cProfile", "-o", str(profile)]
-        self.process = subprocess.Popen([sys.executable, *profiled, *serve], env=env, cwd=ROOT)  # noqa: S603 - ours
+        # `python -m` puts the working directory first on sys.path: the gateway runs from `root`'s tree.
+        self.process = subprocess.Popen([sys.executable, *profiled, *serve], env=env, cwd=root)  # noqa: S603 - ours
         self.port, self.workers = port, workers
 
     async def ready(self) -> None:
@@ -200,6 +213,18 @@ class Gateway:
         self.process.send_signal(signal.SIGTERM)
         if self.process.wait(60) != 0:
             raise RuntimeError(f"the gateway exited with {self.process.returncode} on SIGTERM")
+
+
+def stop_all(gateways: list[Gateway]) -> None:
+    """Stops every gateway, even when one of them failed (its error is raised once all are stopped)."""
+    failed: list[Exception] = []
+    for g in gateways:
+        try:
+            g.stop()
+        except Exception as e:  # raised below, once the others are stopped
+            failed.append(e)
+    if failed:
+        raise failed[0]
 
 
 async def load(gateway: Gateway, conn: asyncpg.Connection, token: str, query: str, clients: int,
@@ -252,19 +277,20 @@ async def answers(port: int, token: str) -> dict[str, Any]:
         return found
 
 
-async def same_answers(dsn: str, token: str) -> dict[str, Any]:
-    """Both executors' answers to both queries, which must be equal; the planned ones."""
-    gateways = {e: Gateway(dsn, e, 1, port=PORT + i) for i, e in enumerate(EXECUTORS)}
+async def same_answers(dsn: str, token: str, trees: dict[str, Path]) -> dict[str, Any]:
+    """Both executors' answers to both queries (from every tree), which must be equal; the planned ones."""
+    gateways = {(t, e): Gateway(dsn, e, 1, port=ANSWER_PORTS + i, root=root)
+                for i, (t, root, e) in enumerate((t, root, e) for t, root in trees.items() for e in EXECUTORS)}
     try:
         await asyncio.gather(*(g.ready() for g in gateways.values()))
-        found = {e: await answers(g.port, token) for e, g in gateways.items()}
+        found = {key: await answers(g.port, token) for key, g in gateways.items()}
     finally:
-        for g in gateways.values():
-            g.stop()
-    reference, planned = found["graphql-core"], found["planned"]
-    for name in QUERIES:
-        if json.dumps(reference[name]) != json.dumps(planned[name]):
-            raise SystemExit(f"query ({name}): the executors answer differently")
+        stop_all(list(gateways.values()))
+    planned = found[THIS, "planned"]
+    for key, answer in found.items():
+        for name in QUERIES:
+            if json.dumps(answer[name]) != json.dumps(planned[name]):
+                raise SystemExit(f"query ({name}): {key[1]} ({key[0]}) and planned ({THIS}) answer differently")
     return planned
 
 
@@ -309,6 +335,26 @@ def absolute(raw: str) -> Path | str:
     return Path(raw).resolve() if raw else raw
 
 
+def _choice(allowed: tuple[Any, ...], cast: Any = str) -> Any:
+    """An argparse type: a comma-separated subset of `allowed`, in the order given."""
+    def parse(text: str) -> tuple[Any, ...]:
+        chosen = tuple(cast(v) for v in text.split(","))
+        if not chosen or any(v not in allowed for v in chosen):
+            raise argparse.ArgumentTypeError(f"choose among {', '.join(map(str, allowed))}")
+        return chosen
+    return parse
+
+
+def median_run(runs: list[Run]) -> Run:
+    """Each figure's median over repeated runs."""
+    def mid(values: list[float]) -> float:
+        return statistics.median(values)
+    return Run(requests=round(mid([r.requests for r in runs])), seconds=mid([r.seconds for r in runs]),
+               p50=mid([r.p50 for r in runs]), p99=mid([r.p99 for r in runs]),
+               gateway=mid([r.gateway for r in runs]), postgres=mid([r.postgres for r in runs]),
+               client=mid([r.client for r in runs]), other=mid([r.other for r in runs]))
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     group = parser.add_mutually_exclusive_group()
@@ -319,11 +365,21 @@ async def main() -> None:
     parser.add_argument("--profile", nargs="?", const="", type=absolute, metavar="FILE",
                         help="also profile query (a), planned, one worker (and keep the profile in FILE)")
     parser.add_argument("--days", type=int, default=OPTIONS.days, help="days seeded (fewer for a quick trial)")
+    parser.add_argument("--executors", type=_choice(EXECUTORS), default=EXECUTORS, help="executors to run")
+    parser.add_argument("--workers", type=_choice(WORKERS, int), default=WORKERS, help="gateway workers to run")
+    parser.add_argument("--clients", type=_choice(CLIENTS, int), default=CLIENTS, help="client counts to run")
+    parser.add_argument("--queries", type=_choice(tuple(QUERIES)), default=tuple(QUERIES), help="queries to run")
+    parser.add_argument("--baseline", type=lambda p: Path(p).resolve(), metavar="DIR",
+                        help="also run every line against a gateway started from this copy of the repository")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per line (the medians are printed)")
     args = parser.parse_args()
+    trees = {THIS: ROOT, **({BASELINE: args.baseline} if args.baseline else {})}
     server_url = os.environ.get("CALLPULSE_BENCH_DATABASE_URL", DEFAULT_URL)
     name = args.reuse or args.keep or f"listbench_{uuid.uuid4().hex[:8]}"
     print(f"database     {name} ({'kept' if args.keep or args.reuse else 'dropped at the end'})")
     print(f"machine      {CORES} cores, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    if args.baseline:
+        print(f"baseline     {args.baseline}")
     try:
         dsn = await prepare(server_url, name, reuse=args.reuse is not None, options=replace(OPTIONS, days=args.days))
         conn = await asyncpg.connect(dsn)
@@ -332,28 +388,33 @@ async def main() -> None:
             print(f"data         1 tenant, {await conn.fetchval(AGENTS)} agents, {await conn.fetchval(CALLS):,} "
                   "calls")
             token = mint_token(SECRET, tenant_id=tenant, user_id="bench", roles=["admin"], ttl_seconds=6 * 3600)
-            planned = await same_answers(dsn, token)
+            planned = await same_answers(dsn, token, trees)
             for q, data in planned.items():
-                print(f"query ({q})    {TITLES[q]}: {objects(data['data']):,} objects, the same from both executors")
+                print(f"query ({q})    {TITLES[q]}: {objects(data['data']):,} objects, the same from both executors"
+                      + (" and both trees" if args.baseline else ""))
             sql: dict[tuple[str, str], tuple[int, float]] = {}
-            for executor in EXECUTORS:
-                for q, query in QUERIES.items():
-                    _, captured, _ = await in_process(dsn, tenant, 20, 20, executor, query)
+            for executor in args.executors:
+                for q in args.queries:
+                    _, captured, _ = await in_process(dsn, tenant, 20, 20, executor, QUERIES[q])
                     raw = await raw_sql(dsn, captured, 20, 200)
                     sql[executor, q] = (len(statements_of(captured)), percentiles(raw)[0])
-            runs: dict[tuple[str, int, str, int], Run] = {}
-            for executor in EXECUTORS:
-                for workers in WORKERS:
-                    gateway = Gateway(dsn, executor, workers)
-                    try:
-                        await gateway.ready()
-                        for q, query in QUERIES.items():
-                            for clients in CLIENTS:
-                                runs[executor, workers, q, clients] = await load(
-                                    gateway, conn, token, query, clients, args.warmup, args.seconds)
-                    finally:
-                        gateway.stop()
-            report(runs, sql, args.seconds)
+            samples: dict[tuple[str, str, int, str, int], list[Run]] = {}
+            for _ in range(args.repeat):
+                for executor in args.executors:
+                    for workers in args.workers:
+                        for tree, root in trees.items():
+                            gateway = Gateway(dsn, executor, workers, root=root)
+                            try:
+                                await gateway.ready()
+                                for q in args.queries:
+                                    for clients in args.clients:
+                                        samples.setdefault((tree, executor, workers, q, clients), []).append(
+                                            await load(gateway, conn, token, QUERIES[q], clients, args.warmup,
+                                                       args.seconds))
+                            finally:
+                                gateway.stop()
+            runs = {key: median_run(found) for key, found in samples.items()}
+            report(runs, sql, args, tuple(trees))
             if args.profile is not None:
                 await profile(dsn, token, args.warmup, args.seconds * 2, conn,
                               args.profile or None)
@@ -368,36 +429,43 @@ async def main() -> None:
                 await server.close()
 
 
-def report(runs: dict[tuple[str, int, str, int], Run], sql: dict[tuple[str, str], tuple[int, float]],
-           seconds: float) -> None:
-    print(f"runs         {seconds:.0f} s measured per line, closed loop; G, P, C: CPU ms per request; other: cores "
-          f"busy with other work; ceiling = {CORES} cores / (G + P + C)")
-    for q in QUERIES:
+def report(runs: dict[tuple[str, str, int, str, int], Run], sql: dict[tuple[str, str], tuple[int, float]],
+           args: argparse.Namespace, trees: tuple[str, ...]) -> None:
+    repeat = f", median of {args.repeat} runs" if args.repeat > 1 else ""
+    print(f"runs         {args.seconds:.0f} s measured per line{repeat}, closed loop; G, P, C: CPU ms per request; "
+          f"other: cores busy with other work; ceiling = {CORES} cores / (G + P + C)")
+    for q in args.queries:
         print(f"\nquery ({q}) {TITLES[q]}")
-        print(f"{'executor':13} {'workers':>7} {'clients':>7} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} "
+        print(f"{'executor':13} {'tree':>8} {'workers':>7} {'clients':>7} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} "
               f"{'G':>6} {'P':>6} {'C':>6} {'other':>6} {'ceiling':>8} {'achieved':>8} {'of free':>8}")
-        for executor in EXECUTORS:
-            for workers in WORKERS:
-                for clients in CLIENTS:
-                    r = runs[executor, workers, q, clients]
-                    print(f"{executor:13} {workers:>7} {clients:>7} {r.rate:>8.1f} {r.p50:>7.2f} {r.p99:>7.2f} "
-                          f"{r.gateway:>6.2f} {r.postgres:>6.2f} {r.client:>6.2f} {r.other:>6.2f} "
-                          f"{r.ceiling:>8.1f} {r.rate / r.ceiling:>8.2f} {r.rate / r.free_ceiling:>8.2f}")
-        for executor in EXECUTORS:
+        for executor in args.executors:
+            for workers in args.workers:
+                for clients in args.clients:
+                    for tree in trees:
+                        r = runs[tree, executor, workers, q, clients]
+                        print(f"{executor:13} {tree:>8} {workers:>7} {clients:>7} {r.rate:>8.1f} {r.p50:>7.2f} "
+                              f"{r.p99:>7.2f} {r.gateway:>6.2f} {r.postgres:>6.2f} {r.client:>6.2f} {r.other:>6.2f} "
+                              f"{r.ceiling:>8.1f} {r.rate / r.ceiling:>8.2f} {r.rate / r.free_ceiling:>8.2f}")
+        for executor in args.executors:
             statements, raw_p50 = sql[executor, q]
-            one = runs[executor, 1, q, 1]
-            print(f"{executor:13} {statements} statements per request; raw SQL p50 {raw_p50:.2f} ms; "
-                  f"HTTP p50 / raw SQL {one.p50 / raw_p50:.2f} (1 worker, 1 client)")
-            for workers in WORKERS:
-                eight, single = runs[executor, workers, q, 8], runs[executor, workers, q, 1]
-                verdict = "yes" if eight.rate >= single.rate else "NO"
-                line = (f"{'':13} --workers {workers}: 8 clients ≥ 1 client in req/s: {verdict} "
-                        f"({eight.rate:.0f} vs {single.rate:.0f})")
-                if workers == 2:
-                    target = "met" if eight.rate / eight.ceiling >= 0.9 else "missed"
-                    line += (f"; achieved / ceiling {eight.rate / eight.ceiling:.2f} (target 0.9: {target}; "
-                             f"{eight.rate / eight.free_ceiling:.2f} of what other work left free)")
-                print(line)
+            print(f"{executor:13} {statements} statements per request; raw SQL p50 {raw_p50:.2f} ms")
+            for tree in trees:
+                label = f"{'':13} {tree}:"
+                if 1 in args.workers and 1 in args.clients:
+                    one = runs[tree, executor, 1, q, 1]
+                    print(f"{label} HTTP p50 / raw SQL {one.p50 / raw_p50:.2f} (1 worker, 1 client)")
+                for workers in args.workers:
+                    if not {1, 8} <= set(args.clients):
+                        continue
+                    eight, single = runs[tree, executor, workers, q, 8], runs[tree, executor, workers, q, 1]
+                    verdict = "yes" if eight.rate >= single.rate else "NO"
+                    line = (f"{label} --workers {workers}: 8 clients ≥ 1 client in req/s: {verdict} "
+                            f"({eight.rate:.0f} vs {single.rate:.0f})")
+                    if workers == 2:
+                        target = "met" if eight.rate / eight.ceiling >= 0.9 else "missed"
+                        line += (f"; achieved / ceiling {eight.rate / eight.ceiling:.2f} (target 0.9: {target}; "
+                                 f"{eight.rate / eight.free_ceiling:.2f} of what other work left free)")
+                    print(line)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,8 @@ import asyncio
 import contextlib
 import ctypes
 import errno
+import gc
+import importlib.util
 import logging
 import math
 import os
@@ -36,11 +38,11 @@ import socket
 import sys
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Coroutine, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import Any, Final, NoReturn
+from typing import Any, Final, NoReturn, TypeVar
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -48,6 +50,8 @@ from starlette.types import ASGIApp
 from gateway.errors import ConfigurationError
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 # How often start-up is checked for having reached the point of accepting connections.
 READY_POLL_SECONDS: Final = 0.02
@@ -124,16 +128,50 @@ def available_cores() -> int:
     return cores
 
 
+def http_implementation() -> str:
+    """uvicorn's HTTP/1.1 protocol: httptools' C parser when it is installed (≈1 ms less per request than h11's
+    pure-Python one on a list page), else h11."""
+    return "httptools" if importlib.util.find_spec("httptools") is not None else "h11"
+
+
+def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's event loop when it is installed (its transports and scheduling in C), else asyncio's own."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
+    return factory
+
+
+def run(main: Coroutine[Any, Any, T]) -> T:
+    """asyncio.run, on the event loop loop_factory chooses."""
+    with asyncio.Runner(loop_factory=loop_factory()) as runner:
+        return runner.run(main)
+
+
 async def _serve_socket(app: ASGIApp, listener: socket.socket, on_ready: Callable[[], None]) -> None:
-    config = uvicorn.Config(app, log_config=None, ws="websockets-sansio", lifespan="on")
+    config = uvicorn.Config(app, log_config=None, ws="websockets-sansio", lifespan="on", http=http_implementation())
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[listener]))
     # `started` is set once the lifespan has started and the socket is being served.
     while not server.started and not task.done():
         await asyncio.wait({task}, timeout=READY_POLL_SECONDS)
     if server.started:
+        settle_heap()
         on_ready()
     await task
+
+
+def settle_heap() -> None:
+    """Leaves what start-up made (modules, the schema, plans of nothing yet, pools) out of garbage collection.
+
+    Requests allocate thousands of objects that live until their response is written, so collections run
+    several times a request; each full one walked every object of the process too, ≈90k of them, most from
+    start-up. Frozen, they are never walked again (they are still freed when unreferenced; they only escape
+    the cycle collector)."""
+    gc.collect()
+    gc.freeze()
 
 
 async def serve(app: ASGIApp, listener: socket.socket, on_ready: Callable[[], None] | None = None) -> None:
@@ -262,7 +300,7 @@ def _worker_main(build: Callable[[], ASGIApp], listener: socket.socket, ready_fd
         # Once it serves, uvicorn holds the signals: a graceful shutdown, then the signal comes back to _leave.
         own = _tcp_socket(listener.getsockname(), listener.family, reuse_port=True, listening=True)
         listener.close()  # the parent's, which only holds the address
-        asyncio.run(_serve_socket(build(), own, ready))
+        run(_serve_socket(build(), own, ready))
     except SystemExit:
         return 0
     # uvicorn returns without serving when the app's lifespan failed to start (it has logged why).

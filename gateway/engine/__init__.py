@@ -6,7 +6,9 @@
     execute (execute.py), one level at a time, for all parent objects of that level together:
         resolve the field for every parent (attributes read in a loop; resolvers called with their arguments
         converted once per level, awaited together so loaders see every key of the level in one batch)
-        ─▶ complete: leaves coerced in one pass, objects collected across parents and run as the next level
+        ─▶ complete, a field's values as one column: how is decided per return type when the plan is made (a
+           Shape); a plain column — no null where none may be, no failure — is coerced in one pass or run as the
+           next level at once, anything else value by value; objects collected across parents
         ─▶ errors located at their path, null propagated to the nearest nullable parent, errors of subtrees
            that were nulled dropped (graphql-core's rule, made deterministic)
     extension.py: a Strawberry SchemaExtension that answers `on_execute` with the engine's result, so parsing,

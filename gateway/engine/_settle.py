@@ -26,6 +26,8 @@ class Raised:
 
 async def settle(coroutines: Sequence[Coroutine[Any, Any, Any]]) -> list[Any]:
     """The coroutines' results in order; an exception becomes a Raised (cancellation propagates)."""
+    if not coroutines:
+        return []
     loop = asyncio.get_running_loop()
     results: list[Any] = [None] * len(coroutines)
     remaining = len(coroutines)
@@ -64,8 +66,6 @@ async def settle(coroutines: Sequence[Coroutine[Any, Any, Any]]) -> list[Any]:
                 if not done.done():
                     done.set_result(None)
 
-    if not coroutines:
-        return results
     for index in range(len(coroutines)):
         context.run(step, index)
     try:
@@ -80,6 +80,12 @@ async def settle(coroutines: Sequence[Coroutine[Any, Any, Any]]) -> list[Any]:
         if remaining:
             await unwound
         raise
+    finally:
+        if not remaining:
+            # `step` refers to itself (through its callbacks' closures): a cycle that would keep the results and
+            # the operation's context (its loaders and every row they hold) alive until a garbage collection.
+            # Nothing calls it once every coroutine has finished.
+            del step
     for result in results:
         if isinstance(result, asyncio.CancelledError):
             raise result

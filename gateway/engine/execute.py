@@ -10,8 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import Mapping, Sequence
+from bisect import bisect_right
+from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
+from itertools import repeat
+from math import isfinite
+from operator import attrgetter, is_
+from types import CoroutineType, GeneratorType
 from typing import Any, Final
 
 from graphql import (
@@ -21,8 +27,6 @@ from graphql import (
     GraphQLEnumType,
     GraphQLError,
     GraphQLInterfaceType,
-    GraphQLList,
-    GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLScalarType,
@@ -34,13 +38,12 @@ from graphql import (
 from graphql.execution.values import get_argument_values
 from graphql.pyutils import Path, is_iterable
 from graphql.pyutils import inspect as graphql_inspect
+from graphql.type.scalars import GRAPHQL_MAX_INT, GRAPHQL_MIN_INT
 from strawberry.schema.schema_converter import get_arguments
 
 from gateway.engine import observe
 from gateway.engine._settle import Raised, settle
-from gateway.engine.leaves import plain_leaf_list
 from gateway.engine.plan import (
-    STRAWBERRY_DEFINITION,
     Fallback,
     FieldKind,
     FieldPlan,
@@ -48,10 +51,17 @@ from gateway.engine.plan import (
     PlanCache,
     Planner,
     SelectionPlan,
+    Shape,
+    ShapeKind,
+    shape_of,
+    strawberry_class,
 )
 
 # A position whose null must propagate to its nearest nullable ancestor.
 INVALID: Final = object()
+# The types of what completes as null at a nullable position.
+_NONE: Final = frozenset({type(None)})
+_NULLS: Final = frozenset({type(None), type(Undefined)})
 
 
 class _Failure:
@@ -104,26 +114,34 @@ class _Run:
         self.config = strawberry_schema.config
         self.scalar_registry = strawberry_schema.schema_converter.scalar_registry
         self.observer = observe.current()
+        # How many INVALIDs have been made so far: while it stays the same, no list holds one, so the lists
+        # a level returns need no scan for them.
+        self.invalids = 0
 
     # -- selection sets -------------------------------------------------------------------------------------
 
     async def selection(self, plan: SelectionPlan, objects: Sequence[Any], paths: Sequence[Path | None]
                         ) -> list[Any]:
         """The response maps of `objects` (all of plan.type), INVALID where a non-null field failed."""
-        results: list[dict[str, Any]] = [{} for _ in objects]
-        invalid = [False] * len(objects)
+        mark = self.invalids
+        columns: list[list[Any]] = []
         for fp in plan.fields:
             self.observer.executed(fp.parent_type.name, fp.name)
             values = await self.resolve(fp, objects, paths)
-            completed = await self.complete(fp, fp.return_type, values, _FieldPaths(paths, fp.key))
-            for i, value in enumerate(completed):
-                if value is INVALID:
-                    invalid[i] = True
-                else:
-                    results[i][fp.key] = value
+            columns.append(await self._complete(fp, fp.shape, values, _FieldPaths(paths, fp.key)))
         # Fields run one after another (statements share the operation's one connection anyway), which also
         # makes mutation root fields serial, as the spec wants.
-        return [INVALID if bad else result for bad, result in zip(invalid, results, strict=True)]
+        if not columns:
+            return [{} for _ in objects]
+        # One map per object from the fields' columns, keys in the selection's order.
+        keys = plan.keys
+        results: list[Any] = [dict(zip(keys, row, strict=True)) for row in zip(*columns, strict=True)]
+        if self.invalids != mark:
+            for column in columns:
+                for i, value in enumerate(column):
+                    if value is INVALID:
+                        results[i] = INVALID
+        return results
 
     # -- resolving ------------------------------------------------------------------------------------------
 
@@ -133,15 +151,38 @@ class _Run:
         if fp.kind is FieldKind.ATTRIBUTE:
             name = fp.attribute
             try:
-                return [getattr(o, name) for o in objects]
+                return list(map(attrgetter(name), objects))
             except Exception:
                 return [_attribute(o, name) for o in objects]
+        if fp.plain_call and fp.kind is FieldKind.RESOLVER:
+            return await self._call_plain(fp, objects)
         return await self._call_resolver(fp, objects, paths)
+
+    async def _call_plain(self, fp: FieldPlan, objects: Sequence[Any]) -> list[Any]:
+        """A resolver of the parent alone (`def id(self)`): called for each parent, nothing converted."""
+        assert fp.strawberry is not None
+        assert fp.strawberry.base_resolver is not None
+        call: Any = fp.strawberry.base_resolver.wrapped_func
+        values: list[Any] = []
+        append = values.append
+        for o in objects:
+            try:
+                append(call(o))
+            except Exception as e:
+                append(_Failure(e))
+        pending = _awaitable_positions(values)
+        if pending:
+            await _await_all(values, pending)
+        return values
 
     async def _call_resolver(self, fp: FieldPlan, objects: Sequence[Any], paths: Sequence[Path | None]
                              ) -> list[Any]:
         assert fp.definition is not None
         assert fp.strawberry is not None
+        resolver = fp.strawberry.base_resolver
+        assert resolver is not None
+        if fp.batch is not None and fp.plain_call:
+            return await self._call_batch(fp, objects, {}, resolver)
         raw_info = self.executor.build_resolve_info(fp.definition, fp.nodes, fp.parent_type,
                                                     _key(paths[0], fp.key) if paths else Path(None, fp.key, None))
         info = self.config.info_class(_raw_info=raw_info, _field=fp.strawberry)
@@ -153,15 +194,12 @@ class _Run:
                                       config=self.config, scalar_registry=self.scalar_registry)
         except Exception as e:
             return [_Failure(e)] * len(objects)
-        resolver = fp.strawberry.base_resolver
-        assert resolver is not None
         if fp.batch is not None:
             return await self._call_batch(fp, objects, kwargs, resolver)
         self_param = resolver.self_parameter is not None
         source_names = [p.name for p in (resolver.parent_parameter, resolver.root_parameter) if p is not None]
         call: Any = resolver.wrapped_func
         values: list[Any] = []
-        pending: list[int] = []
         for o in objects:
             call_kwargs = kwargs
             if source_names:
@@ -172,9 +210,8 @@ class _Run:
                 value = call(o, **call_kwargs) if self_param else call(**call_kwargs)
             except Exception as e:
                 value = _Failure(e)
-            if inspect.isawaitable(value):
-                pending.append(len(values))
             values.append(value)
+        pending = _awaitable_positions(values)
         if pending:
             await _await_all(values, pending)
         return values
@@ -199,8 +236,28 @@ class _Run:
     async def complete(self, fp: FieldPlan, type_: GraphQLOutputType, values: Sequence[Any],
                        paths: Sequence[Path]) -> list[Any]:
         """Completed values for positions `paths` of type `type_`; INVALID where null must propagate."""
-        non_null = isinstance(type_, GraphQLNonNull)
-        inner: GraphQLOutputType = type_.of_type if isinstance(type_, GraphQLNonNull) else type_
+        return await self._complete(fp, fp.shape if type_ is fp.return_type else shape_of(type_), values, paths)
+
+    async def _complete(self, fp: FieldPlan, shape: Shape, values: Sequence[Any], paths: Sequence[Path]
+                        ) -> list[Any]:
+        if not values:
+            return []
+        kind = shape.kind
+        # The common case first: every value plain (no null, failure or exception among them), handled for the
+        # whole column at once; anything else goes value by value below.
+        types = set(map(type, values))
+        if kind is ShapeKind.LEAF:
+            fast = _leaf_column(shape, types, values)
+            if fast is not None:
+                return fast
+        elif kind is ShapeKind.OBJECT:
+            runtime = shape.inner
+            assert isinstance(runtime, GraphQLObjectType)
+            objects = types - _NULLS
+            if (not shape.non_null or objects == types) and _all_plain(objects) and \
+                    (runtime.is_type_of is None or objects == {shape.own_class}):
+                return await self._objects(fp, shape, runtime, values, paths, nulls=objects != types)
+        non_null = shape.non_null
         out: list[Any] = [None] * len(values)
         todo: list[int] = []
         mark = len(self.errors.found)
@@ -217,17 +274,21 @@ class _Run:
                 todo.append(i)
         if not todo:
             return out
-        if isinstance(inner, GraphQLScalarType | GraphQLEnumType):
+        inner = shape.inner
+        if kind is ShapeKind.LEAF:
+            assert isinstance(inner, GraphQLScalarType | GraphQLEnumType)
             self._complete_leaves(fp, inner, values, paths, todo, out, non_null)
             if len(self.errors.found) - mark > 1:
                 # graphql-core completes leaves in order, so the error it keeps for a null is the first position's;
                 # the loop above recorded nulls and exceptions before these coercion errors.
                 self.errors.found[mark:] = sorted(self.errors.found[mark:], key=lambda found: _order(found[1]))
-        elif isinstance(inner, GraphQLList):
-            await self._complete_lists(fp, inner, values, paths, todo, out, non_null)
-        elif isinstance(inner, GraphQLObjectType):
-            await self._complete_objects(fp, {inner.name: (inner, todo)}, values, paths, out, non_null)
-        elif isinstance(inner, GraphQLInterfaceType | GraphQLUnionType):
+        elif kind is ShapeKind.LIST:
+            await self._complete_lists(fp, shape, values, paths, todo, out)
+        elif kind is ShapeKind.OBJECT:
+            assert isinstance(inner, GraphQLObjectType)
+            await self._complete_objects(fp, shape, {inner.name: (inner, todo)}, values, paths, out)
+        else:
+            assert isinstance(inner, GraphQLInterfaceType | GraphQLUnionType)
             groups: dict[str, tuple[GraphQLObjectType, list[int]]] = {}
             for i in todo:
                 try:
@@ -236,9 +297,7 @@ class _Run:
                     out[i] = self._fail(fp, e, paths[i], non_null)
                     continue
                 groups.setdefault(runtime.name, (runtime, []))[1].append(i)
-            await self._complete_objects(fp, groups, values, paths, out, non_null)
-        else:  # pragma: no cover - every output type is one of the above
-            raise TypeError(f"unexpected output type {type_}")
+            await self._complete_objects(fp, shape, groups, values, paths, out)
         return out
 
     def _complete_leaves(self, fp: FieldPlan, leaf: GraphQLScalarType | GraphQLEnumType, values: Sequence[Any],
@@ -256,54 +315,70 @@ class _Run:
             except Exception as e:
                 out[i] = self._fail(fp, e, paths[i], non_null)
 
-    async def _complete_lists(self, fp: FieldPlan, list_type: GraphQLList[Any], values: Sequence[Any],
-                              paths: Sequence[Path], todo: list[int], out: list[Any], non_null: bool) -> None:
-        item_type = list_type.of_type
-        # Lists of plain scalars (series values) are coerced in one pass; anything unusual goes item by item.
-        plain_leaves = isinstance(item_type.of_type if isinstance(item_type, GraphQLNonNull) else item_type,
-                                  GraphQLScalarType | GraphQLEnumType)
+    async def _complete_lists(self, fp: FieldPlan, shape: Shape, values: Sequence[Any], paths: Sequence[Path],
+                              todo: list[int], out: list[Any]) -> None:
+        # The items of every list of the level are completed together, as one column (series values of a whole
+        # dashboard in one pass), then cut back into their lists.
+        item_shape = shape.item
+        assert item_shape is not None
         items: list[Any] = []
-        item_paths = _ItemPaths(paths)
         spans: list[tuple[int, int, int]] = []
         for i in todo:
             value = values[i]
-            if plain_leaves:
-                coerced = plain_leaf_list(item_type, value)
-                if coerced is not None:
-                    out[i] = coerced
-                    continue
-            if not is_iterable(value):
+            if type(value) is not list and not is_iterable(value):
                 out[i] = self._fail(fp, GraphQLError(
                     f"Expected Iterable, but did not find one for field '{fp.parent_type.name}.{fp.name}'."),
-                    paths[i], non_null)
+                    paths[i], shape.non_null)
                 continue
             start = len(items)
-            for index, item in enumerate(value):
-                items.append(item)
-                item_paths.add(i, index)
+            items.extend(value)
             spans.append((i, start, len(items)))
         # graphql-core awaits items that are awaitables (a list of coroutines, say); so does the engine.
-        awaitables = [j for j, item in enumerate(items) if inspect.isawaitable(item)]
-        if awaitables:
-            await _await_all(items, awaitables)
-        completed = await self.complete(fp, item_type, items, item_paths) if items else []
+        pending = _awaitable_positions(items)
+        if pending:
+            await _await_all(items, pending)
+        mark = self.invalids
+        completed = await self._complete(fp, item_shape, items, _ItemPaths(paths, spans))
+        checked = self.invalids != mark
         for i, start, end in spans:
             chunk = completed[start:end]
-            if any(v is INVALID for v in chunk):
-                out[i] = self._null(paths[i], non_null)
+            if checked and any(v is INVALID for v in chunk):
+                out[i] = self._null(paths[i], shape.non_null)
             else:
                 out[i] = chunk
 
-    async def _complete_objects(self, fp: FieldPlan, groups: Mapping[str, tuple[GraphQLObjectType, list[int]]],
-                                values: Sequence[Any], paths: Sequence[Path], out: list[Any], non_null: bool
-                                ) -> None:
+    async def _objects(self, fp: FieldPlan, shape: Shape, runtime: GraphQLObjectType, values: Sequence[Any],
+                       paths: Sequence[Path], nulls: bool) -> list[Any]:
+        """The response maps of objects that are all of `runtime` (and, with `nulls`, nulls at a nullable
+        position: null in the response), as the next level."""
+        plan = self.planner.child(fp, runtime)
+        mark = self.invalids
+        if not nulls:
+            results = await self.selection(plan, values, paths)
+            if self.invalids != mark:
+                for i, result in enumerate(results):
+                    if result is INVALID:
+                        results[i] = self._null(paths[i], shape.non_null)
+            return results
+        present = [i for i, value in enumerate(values) if value is not None and value is not Undefined]
+        out: list[Any] = [None] * len(values)
+        found = await self.selection(plan, [values[i] for i in present], _Picked(paths, present))
+        checked = self.invalids != mark
+        for i, result in zip(present, found, strict=True):
+            out[i] = self._null(paths[i], shape.non_null) if checked and result is INVALID else result
+        return out
+
+    async def _complete_objects(self, fp: FieldPlan, shape: Shape,
+                                groups: Mapping[str, tuple[GraphQLObjectType, list[int]]], values: Sequence[Any],
+                                paths: Sequence[Path], out: list[Any]) -> None:
+        non_null = shape.non_null
         for runtime, indexes in groups.values():
             if runtime.is_type_of is not None:
                 checked: list[int] = []
                 info: Any = None  # Strawberry's is_type_of reads only the value
                 # Strawberry's is_type_of is an isinstance check (we use no strawberry.cast): an instance of the
                 # type's own class passes it.
-                own = _strawberry_class(runtime)
+                own = strawberry_class(runtime)
                 for i in indexes:
                     if type(values[i]) is own or runtime.is_type_of(values[i], info):
                         checked.append(i)
@@ -315,7 +390,7 @@ class _Run:
             if not indexes:
                 continue
             plan = self.planner.child(fp, runtime)
-            results = await self.selection(plan, [values[i] for i in indexes], [paths[i] for i in indexes])
+            results = await self.selection(plan, [values[i] for i in indexes], _Picked(paths, indexes))
             for i, result in zip(indexes, results, strict=True):
                 out[i] = self._null(paths[i], non_null) if result is INVALID else result
 
@@ -341,15 +416,70 @@ class _Run:
     def _null(self, path: Path, non_null: bool) -> Any:
         """INVALID at a non-null position (its parent decides), else a null recorded where it stopped."""
         if non_null:
+            self.invalids += 1
             return INVALID
         self.errors.nulled.add(_as_tuple(path))
         return None
 
 
-def _strawberry_class(type_: GraphQLObjectType) -> type | None:
-    definition = type_.extensions.get(STRAWBERRY_DEFINITION) if type_.extensions else None
-    origin = getattr(definition, "origin", None)
-    return origin if isinstance(origin, type) and not getattr(definition, "is_graphql_generic", False) else None
+def _leaf_column(shape: Shape, types: set[type], values: Sequence[Any]) -> list[Any] | None:
+    """A column of leaves coerced in one pass when every value is plain (what the per-value completion gives
+    for them), else None: a null where none may be, a failure, a value the scalar refuses go value by value."""
+    nulls = type(None) in types
+    if nulls and shape.non_null:
+        return None
+    passthrough = shape.passthrough
+    if passthrough is not None:
+        if types == {passthrough}:
+            present = values
+        elif types <= {passthrough, type(None)}:
+            present = [v for v in values if v is not None]
+        else:
+            return None
+        if present and passthrough is int and (min(present) < GRAPHQL_MIN_INT or max(present) > GRAPHQL_MAX_INT):
+            return None
+        if passthrough is float and not all(map(isfinite, present)):
+            return None
+        return list(values)
+    if not _all_plain(types - _NONE):
+        return None
+    leaf = shape.inner
+    assert isinstance(leaf, GraphQLScalarType | GraphQLEnumType)
+    coerce = leaf.coerce_output_value
+    try:
+        coerced = [None if v is None else coerce(v) for v in values] if nulls else list(map(coerce, values))
+    except Exception:
+        return None  # the value-by-value path raises the same error again, located at its value
+    # A coercion that gave null (or Undefined) is an error, found value by value.
+    if not _all_plain(set(map(type, coerced)) - _NONE) or (nulls and _nones(coerced) != _nones(values)):
+        return None
+    return coerced
+
+
+def _nones(values: Sequence[Any]) -> int:
+    return sum(map(is_, values, repeat(None)))
+
+
+@lru_cache(maxsize=1024)
+def _special(type_: type) -> bool:
+    """Whether values of this type are completed as a null or an error rather than as themselves."""
+    return type_ is type(None) or type_ is type(Undefined) or type_ is _Failure or issubclass(type_, BaseException)
+
+
+def _all_plain(types: set[type]) -> bool:
+    return not any(map(_special, types))
+
+
+@lru_cache(maxsize=1024)
+def _may_await(type_: type) -> bool:
+    return issubclass(type_, CoroutineType | GeneratorType | Awaitable)
+
+
+def _awaitable_positions(values: Sequence[Any]) -> list[int]:
+    """Where `values` holds awaitables (inspect.isawaitable), checked once per type before any value is."""
+    if not any(map(_may_await, set(map(type, values)))):
+        return []
+    return [i for i, v in enumerate(values) if inspect.isawaitable(v)]
 
 
 async def _await_all(values: list[Any], pending: Sequence[int]) -> None:
@@ -366,8 +496,11 @@ async def _await_all(values: list[Any], pending: Sequence[int]) -> None:
             values[i] = _Failure(value) if isinstance(value, BaseException) else value
 
 
+# Paths are made only when asked for — for an error, or once per level for a resolver's Info — so the lists
+# of paths below are views over their parents' paths.
+
 class _FieldPaths(Sequence[Path]):
-    """The paths of one field under each parent, made only when asked for (errors, objects below)."""
+    """The paths of one field under each parent."""
 
     __slots__ = ("key", "parents")
 
@@ -382,25 +515,39 @@ class _FieldPaths(Sequence[Path]):
         return Path(self.parents[index], self.key, None)
 
 
-class _ItemPaths(Sequence[Path]):
-    """The paths of the items of several lists, made only when asked for."""
+class _Picked(Sequence[Path]):
+    """The paths at some positions of another sequence of paths."""
 
-    __slots__ = ("indexes", "lists", "owners")
+    __slots__ = ("indexes", "paths")
 
-    def __init__(self, lists: Sequence[Path]) -> None:
-        self.lists = lists
-        self.owners: list[int] = []
-        self.indexes: list[int] = []
-
-    def add(self, owner: int, index: int) -> None:
-        self.owners.append(owner)
-        self.indexes.append(index)
+    def __init__(self, paths: Sequence[Path], indexes: Sequence[int]) -> None:
+        self.paths = paths
+        self.indexes = indexes
 
     def __len__(self) -> int:
-        return len(self.owners)
+        return len(self.indexes)
 
     def __getitem__(self, index: int) -> Path:  # type: ignore[override]
-        return self.lists[self.owners[index]].add_key(self.indexes[index], None)
+        return self.paths[self.indexes[index]]
+
+
+class _ItemPaths(Sequence[Path]):
+    """The paths of the items of several lists laid end to end: (list's position, start, end) per list."""
+
+    __slots__ = ("lists", "spans", "starts")
+
+    def __init__(self, lists: Sequence[Path], spans: Sequence[tuple[int, int, int]]) -> None:
+        self.lists = lists
+        self.spans = spans
+        self.starts = [start for _, start, _ in spans]
+
+    def __len__(self) -> int:
+        return self.spans[-1][2] if self.spans else 0
+
+    def __getitem__(self, index: int) -> Path:  # type: ignore[override]
+        # The last list starting at or before `index` holds it (an empty list before it starts there too).
+        owner, start, _ = self.spans[bisect_right(self.starts, index) - 1]
+        return self.lists[owner].add_key(index - start, None)
 
 
 def _order(path: tuple[str | int, ...]) -> tuple[tuple[int, str | int], ...]:
@@ -434,8 +581,11 @@ class Prepared:
 
 
 def prepare(strawberry_schema: Any, cache: PlanCache, query: str, document: DocumentNode, operation_name: str | None,
-            variables: dict[str, Any] | None, context: Any, root_value: Any, executor_class: type[Any]) -> Prepared:
-    """The operation's plan, from the cache or compiled; raises Fallback for what graphql-core must run."""
+            variables: dict[str, Any] | None, context: Any, root_value: Any, executor_class: type[Any], *,
+            events: bool = False) -> Prepared:
+    """The operation's plan, from the cache or compiled; raises Fallback for what graphql-core must run.
+
+    With `events`, a subscription's selection is planned to run over one event (see Planner)."""
     facts = cache.facts(query, document)
     if facts.incremental:
         raise Fallback("@defer/@stream")
@@ -444,10 +594,10 @@ def prepare(strawberry_schema: Any, cache: PlanCache, query: str, document: Docu
     if isinstance(executor, list):
         return Prepared(None, None, None, errors=executor)
     conditions = tuple(sorted((k, executor.variable_values.coerced.get(k)) for k in facts.condition_variables))
-    key = (query, operation_name, conditions)
+    key = (query, operation_name, conditions, events)
 
     def build() -> tuple[OperationPlan, Planner]:
-        planner = Planner(executor, facts.condition_variables)
+        planner = Planner(executor, facts.condition_variables, events=events)
         return planner.operation_plan(), planner
 
     plan, planner = cache.get(key, build)
@@ -459,7 +609,12 @@ async def run_prepared(strawberry_schema: Any, prepared: Prepared) -> ExecutionR
     if prepared.errors is not None or prepared.plan is None or prepared.planner is None:
         return ExecutionResult(data=None, errors=prepared.errors)
     run = _Run(prepared.executor, prepared.planner, strawberry_schema)
-    results = await run.selection(prepared.plan.root, [prepared.executor.root_value], [None])
+    try:
+        results = await run.selection(prepared.plan.root, [prepared.executor.root_value], [None])
+    finally:
+        # graphql-core's executor keeps two of its own bound methods (for Info): a cycle, which would keep the
+        # operation's Context for the cycle collector; the execution is over, so it is broken here.
+        prepared.executor.async_helpers = None
     data = results[0]
     if data is INVALID:
         run.errors.nulled.add(())

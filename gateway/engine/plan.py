@@ -16,10 +16,18 @@ from graphql import (
     DirectiveNode,
     DocumentNode,
     FieldNode,
+    GraphQLAbstractType,
+    GraphQLBoolean,
+    GraphQLEnumType,
     GraphQLField,
+    GraphQLFloat,
+    GraphQLID,
+    GraphQLInt,
+    GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
+    GraphQLScalarType,
     GraphQLSchema,
     GraphQLString,
     OperationDefinitionNode,
@@ -57,6 +65,64 @@ class FieldKind(enum.Enum):
     BATCH = "batch"
 
 
+class ShapeKind(enum.Enum):
+    LEAF = "leaf"
+    LIST = "list"
+    OBJECT = "object"
+    ABSTRACT = "abstract"
+
+
+@dataclass(eq=False)
+class Shape:
+    """How the values of one output type are completed: decided once, when the plan is made, instead of by
+    isinstance checks on the type at every level."""
+
+    graphql_type: GraphQLOutputType
+    non_null: bool
+    # The type without its NonNull.
+    inner: GraphQLOutputType
+    kind: ShapeKind
+    # LIST: the items' shape.
+    item: Shape | None = None
+    # LEAF: the Python type whose values the scalar's coercion returns unchanged (str for String and ID, bool
+    # for Boolean, int for Int within 32 bits, float for a finite Float), None for other scalars and enums.
+    passthrough: type | None = None
+    # OBJECT: the Strawberry class whose instances pass the type's is_type_of (None: check each value).
+    own_class: type | None = None
+
+
+def shape_of(type_: GraphQLOutputType) -> Shape:
+    non_null = isinstance(type_, GraphQLNonNull)
+    inner: GraphQLOutputType = type_.of_type if isinstance(type_, GraphQLNonNull) else type_
+    if isinstance(inner, GraphQLScalarType | GraphQLEnumType):
+        return Shape(type_, non_null, inner, ShapeKind.LEAF, passthrough=_passthrough(inner))
+    if isinstance(inner, GraphQLList):
+        return Shape(type_, non_null, inner, ShapeKind.LIST, item=shape_of(inner.of_type))
+    if isinstance(inner, GraphQLObjectType):
+        return Shape(type_, non_null, inner, ShapeKind.OBJECT, own_class=strawberry_class(inner))
+    if isinstance(inner, GraphQLAbstractType):
+        return Shape(type_, non_null, inner, ShapeKind.ABSTRACT)
+    raise TypeError(f"unexpected output type {type_}")  # pragma: no cover - every output type is one of these
+
+
+def _passthrough(leaf: GraphQLScalarType | GraphQLEnumType) -> type | None:
+    # graphql-core's serialize_string and serialize_id return a str as it is, serialize_boolean a bool, and
+    # serialize_int / serialize_float an int in range / a finite float unchanged (the engine checks those).
+    for standard, python_type in ((GraphQLString, str), (GraphQLID, str), (GraphQLBoolean, bool),
+                                  (GraphQLInt, int), (GraphQLFloat, float)):
+        if leaf is standard:
+            return python_type
+    return None
+
+
+def strawberry_class(type_: GraphQLObjectType) -> type | None:
+    """The class whose instances pass the type's is_type_of (an isinstance check in Strawberry; we use no
+    strawberry.cast); None for generic types."""
+    definition = type_.extensions.get(STRAWBERRY_DEFINITION) if type_.extensions else None
+    origin = getattr(definition, "origin", None)
+    return origin if isinstance(origin, type) and not getattr(definition, "is_graphql_generic", False) else None
+
+
 @dataclass(eq=False)
 class FieldPlan:
     """One response key of a selection set: how to get its value and what it returns."""
@@ -72,18 +138,28 @@ class FieldPlan:
     strawberry: StrawberryField | None = None
     batch: BatchForm | None = None
     has_arguments: bool = False
+    # Called without arguments, so neither an Info nor converted arguments are needed: a resolver that takes
+    # the parent alone (no info, parent or root parameter), or a batched form of a field without arguments.
+    plain_call: bool = False
     # Sub-selections by the concrete object type they run on, planned when first met.
     children: dict[str, SelectionPlan] = field(default_factory=dict)
+    shape: Shape = field(init=False)
+    nodes: list[FieldNode] = field(init=False)
 
-    @property
-    def nodes(self) -> list[FieldNode]:
-        return [d.node for d in self.details]
+    def __post_init__(self) -> None:
+        self.shape = shape_of(self.return_type)
+        self.nodes = [d.node for d in self.details]
 
 
 @dataclass(eq=False)
 class SelectionPlan:
     type: GraphQLObjectType
     fields: list[FieldPlan]
+    # The response keys, in order.
+    keys: tuple[str, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.keys = tuple(fp.key for fp in self.fields)
 
 
 @dataclass(eq=False)
@@ -126,7 +202,10 @@ class Planner:
     @skip/@include read (part of the cache key) — no other variable value.
     """
 
-    def __init__(self, executor: Any, condition_variables: frozenset[str]) -> None:
+    def __init__(self, executor: Any, condition_variables: frozenset[str], *, events: bool = False) -> None:
+        # events: a subscription's selection run over one event (a live group's refresh, gateway/live): its root
+        # field's value is the event, which the root value carries as the field's attribute.
+        self.events = events
         values: VariableValues = executor.variable_values
         self.schema: GraphQLSchema = executor.schema
         self.fragments = executor.fragments
@@ -138,13 +217,14 @@ class Planner:
 
     def operation_plan(self) -> OperationPlan:
         operation = self.operation
-        if operation.operation == OperationType.SUBSCRIPTION:
+        if operation.operation == OperationType.SUBSCRIPTION and not self.events:
             raise Fallback("subscription")
         root_type = self.schema.get_root_type(operation.operation)
         if root_type is None:
             raise Fallback("no root type")
         collected = collect_fields(self.schema, self.fragments, self.conditions, root_type, operation)
-        return OperationPlan(operation, self._selection(root_type, collected.grouped_field_set))
+        events = root_type if operation.operation == OperationType.SUBSCRIPTION else None
+        return OperationPlan(operation, self._selection(root_type, collected.grouped_field_set, events))
 
     def child(self, parent: FieldPlan, runtime_type: GraphQLObjectType) -> SelectionPlan:
         plan = parent.children.get(runtime_type.name)
@@ -159,7 +239,8 @@ class Planner:
             parent.children[runtime_type.name] = plan
         return plan
 
-    def _selection(self, type_: GraphQLObjectType, grouped: dict[str, list[FieldDetails]]) -> SelectionPlan:
+    def _selection(self, type_: GraphQLObjectType, grouped: dict[str, list[FieldDetails]],
+                   events: GraphQLObjectType | None = None) -> SelectionPlan:
         fields: list[FieldPlan] = []
         for key, details in grouped.items():
             if any(d.defer_usage is not None or d.fragment_variable_values is not None for d in details):
@@ -180,12 +261,21 @@ class Planner:
             basic = strawberry.base_resolver is None and not strawberry.extensions
             if not basic and strawberry.extensions:
                 raise Fallback(f"field {type_.name}.{name} has field extensions")
-            batch = batch_form(strawberry.base_resolver.wrapped_func) if strawberry.base_resolver else None
+            resolver = strawberry.base_resolver
+            batch = batch_form(resolver.wrapped_func) if resolver else None
             kind = FieldKind.ATTRIBUTE if basic else FieldKind.BATCH if batch is not None else FieldKind.RESOLVER
+            if type_ is events:
+                # A subscription field over its event: the value is the event (Strawberry's resolve is the
+                # identity on it), carried by the root value as this attribute.
+                kind, resolver, batch = FieldKind.ATTRIBUTE, None, None
+            has_arguments = bool(definition.args or node.arguments)
+            plain_call = resolver is not None and not has_arguments and not strawberry.arguments and \
+                resolver.parent_parameter is None and resolver.root_parameter is None and \
+                (kind is FieldKind.BATCH or (resolver.self_parameter is not None and resolver.info_parameter is None))
             fields.append(FieldPlan(
                 key, name, details, type_, definition, definition.type, kind,
                 attribute=strawberry.python_name, strawberry=strawberry, batch=batch,
-                has_arguments=bool(definition.args or node.arguments),
+                has_arguments=has_arguments, plain_call=plain_call,
             ))
         return SelectionPlan(type_, fields)
 

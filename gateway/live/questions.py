@@ -88,6 +88,19 @@ def refresh_context(context: Context) -> Context:
     return dataclasses.replace(context, request=None, response=None, connection_params={})
 
 
+class EventRoot:
+    """The root value of one event for the planned engine: the root field's attribute, whatever its name, is the
+    event (graphql-core's path gets the event itself as root value, which Strawberry's resolve returns)."""
+
+    __slots__ = ("event",)
+
+    def __init__(self, event: Any) -> None:
+        self.event = event
+
+    def __getattr__(self, name: str) -> Any:
+        return object.__getattribute__(self, "event")
+
+
 class Runner:
     """Executes one question's selection set over a source value; the document is parsed once per group."""
 
@@ -99,6 +112,31 @@ class Runner:
         self.document: DocumentNode = parse(request.query)
 
     async def execute(self, value: Any) -> ExecutionResult:
+        """The selection over `value`, by the executor queries use: the planned engine (with graphql-core beside
+        it in shadow mode), or graphql-core when so configured or when the engine must fall back."""
+        from gateway.context import fresh_loaders
+        from gateway.engine import Fallback, prepare, run_prepared
+        from gateway.engine.extension import ExecutorMode, compare
+
+        if self.context.executor != ExecutorMode.PLANNED:
+            return await self._reference(value)
+        try:
+            prepared = prepare(self.schema, self.schema.plan_cache, self.request.query, self.document,
+                               self.request.operation_name, self.request.variables, self.context, EventRoot(value),
+                               self.schema.execution_context_class, events=True)
+        except Fallback:
+            return await self._reference(value)
+        reference = None
+        if self.context.shadow:
+            async with fresh_loaders():
+                reference = await self._reference(value)
+        result = await run_prepared(self.schema, prepared)
+        if reference is not None:
+            compare(self.request.query, self.request.variables, result, reference)
+        return result
+
+    async def _reference(self, value: Any) -> ExecutionResult:
+        """graphql-core's answer: the subscription's own per-event execution, over `value`."""
         executor_class = self.schema.execution_context_class
         executor = executor_class.build(self.schema._schema, self.document, value, self.context,
                                         self.request.variables, self.request.operation_name)

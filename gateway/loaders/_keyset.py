@@ -10,18 +10,21 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, TypeVar
+from typing import Final, TypeVar
 from uuid import UUID
 
 from gateway.cursors import decode_cursor
 from gateway.db import TenantSession
 from gateway.errors import BadUserInput
+from gateway.loaders._rows import rows_of
 
 E = TypeVar("E")
 R = TypeVar("R")
 
 
 MAX_MONEY = Decimal("1e12")
+# The column a page statement adds to the row's own: the order's value, which cursors encode.
+SORT_KEY_COLUMNS: Final = frozenset({"sort_key"})
 
 
 @dataclass(frozen=True)
@@ -98,9 +101,5 @@ async def keyset_page(db: TenantSession, statement: str, order_name: str, order:
                       after: str | None, limit: int, make: Callable[..., R]) -> list[tuple[R, object]]:
     """Up to `limit` rows after the cursor, each made with `make` and paired with its sort key."""
     value, after_id = cursor_position(after, order_name, order)
-    rows = await db.fetch(statement, db.tenant_id, *params, value, after_id, limit)
-    return [(make(**_without_sort_key(r)), r["sort_key"]) for r in rows]
-
-
-def _without_sort_key(record: Any) -> dict[str, Any]:
-    return {k: v for k, v in record.items() if k != "sort_key"}
+    records = await db.fetch(statement, db.tenant_id, *params, value, after_id, limit)
+    return list(zip(rows_of(make, records, SORT_KEY_COLUMNS), (r["sort_key"] for r in records), strict=True))

@@ -26,6 +26,7 @@ from uuid import UUID
 from gateway.db import TenantSession
 from gateway.loaders._base import TenantLoader
 from gateway.loaders._keyset import Order
+from gateway.loaders._rows import rows_of
 
 E = TypeVar("E", bound=Hashable)
 R = TypeVar("R")
@@ -121,8 +122,8 @@ class RelationPageLoader(TenantLoader[PageKey[E], list[tuple[R, object]]]):
             records = await self.db.fetch(self.sql.pages[args.order], self.db.tenant_id, *args.where.params(),
                                           value, after_id, args.limit, parents)
             by_parent: dict[UUID, list[tuple[R, object]]] = defaultdict(list)
-            for r in records:
-                by_parent[r["parent_id"]].append((self.make(**_row_of(r)), r["sort_key"]))
+            for r, row in zip(records, rows_of(self.make, records, _BOOKKEEPING), strict=True):
+                by_parent[r["parent_id"]].append((row, r["sort_key"]))
             for parent in parents:
                 found[PageKey(parent, args)] = by_parent.get(parent, [])
         return [found[k] for k in keys]
@@ -177,7 +178,3 @@ class Below(Generic[E, R]):
             return await counts.load(key)
 
         return rows, count
-
-
-def _row_of(record: Any) -> dict[str, Any]:
-    return {k: v for k, v in record.items() if k not in _BOOKKEEPING}

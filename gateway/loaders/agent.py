@@ -12,6 +12,7 @@ from gateway.db import TenantSession
 from gateway.loaders._base import TenantLoader, in_key_order
 from gateway.loaders._keyset import Order
 from gateway.loaders._lateral import relation_sql
+from gateway.loaders._rows import rows_of
 
 _COLUMNS: Final = "id, team_id, name, email, kind, status, hired_on"
 
@@ -80,7 +81,7 @@ class AgentFilter:
 class AgentByIdLoader(TenantLoader[UUID, AgentRow | None]):
     async def batch_load_fn(self, keys: Sequence[UUID]) -> list[AgentRow | None]:
         rows = await self.db.fetch(AGENTS_BY_ID, self.db.tenant_id, list(keys))
-        return in_key_order(keys, (AgentRow(**dict(r)) for r in rows), lambda a: a.id)
+        return in_key_order(keys, rows_of(AgentRow, rows), lambda a: a.id)
 
 
 async def agents_page(
@@ -91,7 +92,7 @@ async def agents_page(
     rows = await db.fetch(
         AGENTS_PAGE, db.tenant_id, flt.team_id, after_name, after_id, flt.status, flt.kind, limit, flt.visible
     )
-    return [AgentRow(**dict(r)) for r in rows]
+    return rows_of(AgentRow, rows)
 
 
 async def agents_count(db: TenantSession, flt: AgentFilter) -> int:

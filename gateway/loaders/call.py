@@ -14,6 +14,7 @@ from gateway.db import TenantSession
 from gateway.loaders._base import TenantLoader, in_key_order
 from gateway.loaders._keyset import Order, keyset_page, page_statements, parse_timestamp
 from gateway.loaders._lateral import relation_sql
+from gateway.loaders._rows import rows_of
 
 _COLUMNS: Final = """id, direction, agent_id, lead_id, campaign_id, started_at, answered_at, ended_at, talk_seconds,
        hold_seconds, wrap_up_seconds, abandoned, transferred, first_contact_resolution, outcome, disposition,
@@ -108,7 +109,7 @@ class CallFilter:
 class CallByIdLoader(TenantLoader[UUID, CallRow | None]):
     async def batch_load_fn(self, keys: Sequence[UUID]) -> list[CallRow | None]:
         rows = await self.db.fetch(CALLS_BY_ID, self.db.tenant_id, list(keys))
-        return in_key_order(keys, (CallRow(**dict(r)) for r in rows), lambda c: c.id)
+        return in_key_order(keys, rows_of(CallRow, rows), lambda c: c.id)
 
 
 async def calls_page(db: TenantSession, flt: CallFilter, order: CallOrder, after: str | None,

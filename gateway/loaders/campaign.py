@@ -12,6 +12,7 @@ from uuid import UUID
 
 from gateway.db import TenantSession
 from gateway.loaders._base import TenantLoader, in_key_order
+from gateway.loaders._rows import rows_of
 
 CAMPAIGNS_BY_ID: Final = """
 SELECT id, name, channel, status, budget, starts_on, ends_on
@@ -49,7 +50,7 @@ class CampaignRow:
 class CampaignByIdLoader(TenantLoader[UUID, CampaignRow | None]):
     async def batch_load_fn(self, keys: Sequence[UUID]) -> list[CampaignRow | None]:
         rows = await self.db.fetch(CAMPAIGNS_BY_ID, self.db.tenant_id, list(keys))
-        return in_key_order(keys, (CampaignRow(**dict(r)) for r in rows), lambda c: c.id)
+        return in_key_order(keys, rows_of(CampaignRow, rows), lambda c: c.id)
 
 
 async def campaigns_page(db: TenantSession, status: str | None, after: tuple[str, UUID] | None,

@@ -15,6 +15,7 @@ from gateway.db import TenantSession
 from gateway.loaders._base import TenantLoader, in_key_order
 from gateway.loaders._keyset import Order, keyset_page, page_statements, parse_decimal, parse_int, parse_timestamp
 from gateway.loaders._lateral import relation_sql
+from gateway.loaders._rows import rows_of
 
 _COLUMNS: Final = """id, campaign_id, owner_agent_id, name, source, stage, score, value, converted_at, created_at"""
 
@@ -112,7 +113,7 @@ class LeadFilter:
 class LeadByIdLoader(TenantLoader[UUID, LeadRow | None]):
     async def batch_load_fn(self, keys: Sequence[UUID]) -> list[LeadRow | None]:
         rows = await self.db.fetch(LEADS_BY_ID, self.db.tenant_id, list(keys))
-        return in_key_order(keys, (LeadRow(**dict(r)) for r in rows), lambda lead: lead.id)
+        return in_key_order(keys, rows_of(LeadRow, rows), lambda lead: lead.id)
 
 
 class StaysByLeadLoader(TenantLoader[UUID, list[StayRow]]):

@@ -13,6 +13,7 @@ from gateway.db import TenantSession
 from gateway.loaders._base import TenantLoader, in_key_order
 from gateway.loaders._keyset import Order, keyset_page, page_statements, parse_timestamp
 from gateway.loaders._lateral import relation_sql
+from gateway.loaders._rows import rows_of
 
 _COLUMNS: Final = "id, assignee_agent_id, lead_id, title, status, due_at, completed_at, created_at"
 
@@ -85,7 +86,7 @@ class TaskFilter:
 class TaskByIdLoader(TenantLoader[UUID, TaskRow | None]):
     async def batch_load_fn(self, keys: Sequence[UUID]) -> list[TaskRow | None]:
         rows = await self.db.fetch(TASKS_BY_ID, self.db.tenant_id, list(keys))
-        return in_key_order(keys, (TaskRow(**dict(r)) for r in rows), lambda t: t.id)
+        return in_key_order(keys, rows_of(TaskRow, rows), lambda t: t.id)
 
 
 async def tasks_page(db: TenantSession, flt: TaskFilter, order: TaskOrder, after: str | None,

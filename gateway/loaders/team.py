@@ -9,6 +9,7 @@ from uuid import UUID
 
 from gateway.db import TenantSession
 from gateway.loaders._base import TenantLoader, in_key_order
+from gateway.loaders._rows import rows_of
 
 TEAMS_BY_ID: Final = """
 SELECT id, name
@@ -41,7 +42,7 @@ class TeamRow:
 class TeamByIdLoader(TenantLoader[UUID, TeamRow | None]):
     async def batch_load_fn(self, keys: Sequence[UUID]) -> list[TeamRow | None]:
         rows = await self.db.fetch(TEAMS_BY_ID, self.db.tenant_id, list(keys))
-        return in_key_order(keys, (TeamRow(**dict(r)) for r in rows), lambda t: t.id)
+        return in_key_order(keys, rows_of(TeamRow, rows), lambda t: t.id)
 
 
 async def teams_page(db: TenantSession, visible: list[UUID] | None, after: tuple[str, UUID] | None,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Final, Generic, Protocol, TypeVar
+from typing import Any, Final, Generic, Protocol, TypeVar
 from uuid import UUID
 
 import strawberry
@@ -38,12 +38,13 @@ class PageInfo:
 @strawberry.type(description="An item of a list, with the cursor that points just after it.")
 class Edge(Generic[T]):
     node: T = strawberry.field(description="The item.")
-    # Encoded only when asked for: most pages are read without their edges' cursors.
-    position: strawberry.Private[list[object]]
+    # The position is made and encoded only when a cursor is asked for: most pages are read without them.
+    source: strawberry.Private[Any]
+    position_of: strawberry.Private[Callable[[Any], list[object]]]
 
     @strawberry.field(description="Opaque position of this item in the list.")
     def cursor(self) -> str:
-        return encode_cursor(self.position)
+        return encode_cursor(self.position_of(self.source))
 
 
 @strawberry.type(description="A page of a list, with keyset cursors.")
@@ -73,7 +74,7 @@ def name_position(after: str | None) -> tuple[str, UUID] | None:
 def connection(rows: list[R], limit: int, after: str | None, node: Callable[[R], T],
                position: Callable[[R], list[object]], count: Callable[[], Awaitable[int]]) -> Connection[T]:
     """A page from up to limit + 1 rows (the extra one only tells that more follow)."""
-    edges = [Edge(node=node(r), position=position(r)) for r in rows[:limit]]
+    edges = [Edge(node=node(r), source=r, position_of=position) for r in rows[:limit]]
     return Connection(
         edges=edges,
         page_info=PageInfo(
