@@ -250,8 +250,11 @@ async def main() -> None:
         subscribers.send_signal(signal.SIGTERM)
         await asyncio.to_thread(subscribers.wait, 120)
         arrivals: list[list[float]] = read_json(plan_file + ".out")
-        latencies, expected, delivered = [], 0, 0
+        latencies: list[float] = []
+        expected = delivered = 0
+        worst: list[tuple[float, int]] = []
         for n, (tenant, t0) in enumerate(sent):
+            mark = len(latencies)
             # An update belongs to the latest ingest of its tenant before it (the next one of the same tenant
             # closes the window): ingests of other tenants touch none of its groups.
             t_next = next((t for k, t in sent[n + 1:] if k == tenant), float("inf"))
@@ -263,6 +266,7 @@ async def main() -> None:
                 if got:
                     delivered += 1
                     latencies.append((got[0] - t0) * 1000)
+            worst.append((max(latencies[mark:], default=0.0), n))
         statements = [change[0] for change in per_change]
         refreshes = [change[1] for change in per_change]
         touched = [change[2] for change in per_change]
@@ -270,6 +274,7 @@ async def main() -> None:
         print(f"latency      p50 {percentile(latencies, 0.5):.0f} ms, p99 {percentile(latencies, 0.99):.0f} ms, "
               f"max {max(latencies, default=float('nan')):.0f} ms (ingest sent -> update received)")
         print(f"delivered    {delivered:,} of {expected:,} expected updates")
+        print("slowest      " + ", ".join(f"ingest {n + 1}: {ms:.0f} ms" for ms, n in sorted(worst)[-3:]))
         print(f"SQL/change   median {statements and statistics.median(statements)}, min {min(statements)}, "
               f"max {max(statements)} statements")
         print(f"refreshes    per change median {statistics.median(refreshes)} (groups touched: median "
