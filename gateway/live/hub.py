@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Hashable
@@ -25,6 +26,9 @@ UNREACHABLE: Final = (OSError, asyncpg.PostgresConnectionError, asyncpg.Interfac
 
 # A burst of signals (an ingest of many batches) becomes one refresh per group.
 DEFAULT_DEBOUNCE_SECONDS: Final = 0.05
+# Joins after which the hub freezes the heap out of the cycle collector, once they settle (see LiveHub).
+FREEZE_AFTER_JOINS: Final = 500
+FREEZE_SETTLE_SECONDS: Final = 1.0
 # Batches a feed subscriber may have waiting before it is told to resume from its cursor.
 FEED_QUEUE_LIMIT: Final = 64
 
@@ -178,11 +182,18 @@ class LiveHub:
         self.changes = 0
         self._rollover_moved = asyncio.Event()
         self._roller: asyncio.Task[None] | None = None
+        # Subscriptions live for hours and make most of a busy process's objects (≈140 KB each): once a burst
+        # of them has joined, they are frozen out of the cycle collector, whose full passes would otherwise
+        # walk them all (seconds for 10,000) and stall every push.
+        self._joined_since_freeze = 0
+        self._freezer: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         self._roller = asyncio.create_task(self._roll_over(), name="callpulse-live-rollover")
 
     async def stop(self) -> None:
+        if self._freezer is not None:
+            self._freezer.cancel()
         for group in list(self.groups.values()):
             group.stop()
         if self._roller is not None:
@@ -214,7 +225,20 @@ class LiveHub:
         if created or group.current is None:
             # A new group's first refresh (or another try, if the last one failed); coalesced if one runs.
             group.touch(0)
+        self._joined_since_freeze += 1
+        if self._joined_since_freeze >= FREEZE_AFTER_JOINS and (self._freezer is None or self._freezer.done()):
+            self._freezer = asyncio.create_task(self._freeze_when_settled())
         return subscriber
+
+    async def _freeze_when_settled(self) -> None:
+        """Once no subscriber has joined for a second: what exists now leaves the cycle collector's walks."""
+        while True:
+            seen = self._joined_since_freeze
+            await asyncio.sleep(FREEZE_SETTLE_SECONDS)
+            if self._joined_since_freeze == seen:
+                break
+        self._joined_since_freeze = 0
+        gc.freeze()
 
     def leave(self, subscriber: Subscriber) -> None:
         group = subscriber.group
