@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -58,7 +59,11 @@ END: Final = date(2025, 3, 31)
 OPTIONS: Final = SeedOptions(tenants=5, days=120, agents=200, calls_per_day=11_000, seed=42, end_date=END)
 # Transaction control, and the reset asyncpg's pool sends when a connection goes back: the replay's own
 # transaction and pool do the same.
-BOOKKEEPING: Final = ("BEGIN", "COMMIT", "ROLLBACK", "SELECT pg_advisory_unlock_all", "RESET ALL")
+BOOKKEEPING: Final = ("BEGIN", "COMMIT", "ROLLBACK", "SELECT pg_advisory_unlock_all", "RESET ALL",
+                      "SELECT set_config(")
+# The tenant an operation's transaction was opened for (gateway/db.py's BEGIN_AS_TENANT).
+TENANT_IN_BEGIN: Final = re.compile(r"^BEGIN; SELECT set_config\('app\.tenant_id', '([0-9a-f-]+)'")
+SET_TENANT: Final = "SELECT set_config('app.tenant_id', $1::text, true)"
 
 FROM, TO = (END - timedelta(days=29)).isoformat(), END.isoformat()
 RANGE: Final = f'{{from: "{FROM}", to: "{TO}"}}'
@@ -143,7 +148,7 @@ async def in_process(dsn: str, tenant: uuid.UUID, warmup: int, iterations: int, 
     """Latencies of schema.execute with `executor`, and the statements (with arguments) of one execution."""
     captured: list[LoggedQuery] = []
     pool = await create_pool(dsn_with(dsn, user=DEFAULT_APP_ROLE), min_size=1, max_size=2,
-                             query_logger=captured.append)
+                             query_logger=captured.append, request_path=True)
     principal = Principal(user_id="bench", tenant_id=tenant, roles=frozenset({Role.ADMIN}))
     data: Any = None
 
@@ -168,13 +173,17 @@ async def in_process(dsn: str, tenant: uuid.UUID, warmup: int, iterations: int, 
 
 
 async def raw_sql(dsn: str, statements: list[LoggedQuery], warmup: int, iterations: int) -> list[float]:
-    """Latencies of replaying the captured statements as the gateway runs them: one pooled connection, one
-    transaction, the tenant set first (it is among the captured statements), results fetched as records."""
+    """Latencies of replaying the captured statements as a plain asyncpg service would run them: a connection
+    from a default pool (reset on release), `conn.transaction()`, the tenant set by its own statement (the
+    gateway sends it with its BEGIN), the statements' results fetched as records."""
     pool = await create_pool(dsn_with(dsn, user=DEFAULT_APP_ROLE), min_size=1, max_size=2)
     body = [s for s in statements if not s.query.lstrip().startswith(BOOKKEEPING)]
+    tenant = next(TENANT_IN_BEGIN.search(s.query) for s in statements if TENANT_IN_BEGIN.search(s.query))
+    assert tenant is not None
 
     async def run() -> None:
         async with pool.acquire() as conn, conn.transaction():
+            await conn.execute(SET_TENANT, tenant.group(1))
             for s in body:
                 await conn.fetch(s.query, *s.args)
 

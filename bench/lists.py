@@ -326,8 +326,7 @@ def objects(value: Any) -> int:
 
 def statements_of(captured: list[Any]) -> list[Any]:
     """The request's own statements: not transaction control, not the tenant and timeout settings."""
-    return [s for s in captured if not s.query.lstrip().startswith(BOOKKEEPING)
-            and not s.query.lstrip().startswith("SELECT set_config(")]
+    return [s for s in captured if not s.query.lstrip().startswith(BOOKKEEPING)]
 
 
 def absolute(raw: str) -> Path | str:

@@ -54,9 +54,15 @@ PID_CLOCK_SLACK_SECONDS: Final = 1.0
 STOP_SIGNALS: Final = frozenset({signal.SIGINT, signal.SIGTERM})
 
 SET_TENANT: Final = "SELECT set_config('app.tenant_id', $1::text, true)"
-# The same, with the operation's time budget for each of its statements (milliseconds), in the one round trip.
-SET_TENANT_AND_TIMEOUT: Final = ("SELECT set_config('app.tenant_id', $1::text, true), "
-                                  "set_config('statement_timeout', $2::text, true)")
+# An operation's transaction opens in one round trip: BEGIN and the tenant setting (with, when the operation
+# has a time budget, the limit of each of its statements) sent together as one simple query. Its values are
+# written into the text — a UUID's canonical form and a number of milliseconds, nothing a client chose — since
+# the simple protocol, the only one that takes two statements at once, has no parameters.
+BEGIN_AS_TENANT: Final = "BEGIN; SELECT set_config('app.tenant_id', '{tenant}', true)"
+BEGIN_AS_TENANT_WITH_TIMEOUT: Final = ("BEGIN; SELECT set_config('app.tenant_id', '{tenant}', true), "
+                                        "set_config('statement_timeout', '{timeout_ms}ms', true)")
+COMMIT: Final = "COMMIT"
+ROLLBACK: Final = "ROLLBACK"
 SET_STATEMENT_TIMEOUT: Final = "SELECT set_config('statement_timeout', $1::text, true)"
 ROLE_EXISTS: Final = "SELECT EXISTS (SELECT FROM pg_roles WHERE rolname = $1)"
 DATABASE_EXISTS: Final = "SELECT EXISTS (SELECT FROM pg_database WHERE datname = $1)"
@@ -286,9 +292,22 @@ QueryLogger = Callable[[LoggedQuery], None]
 quiet_statements: ContextVar[bool] = ContextVar("callpulse_quiet_statements", default=False)
 
 
-async def create_pool(dsn: str, *, min_size: int, max_size: int, query_logger: QueryLogger | None = None
-                      ) -> asyncpg.Pool:
-    """A pool whose connections decode JSON; `query_logger` sees every statement (tests and benchmarks count them)."""
+async def _end_transaction_only(conn: asyncpg.Connection) -> None:
+    """A returned connection's reset on the request path: nothing beyond what asyncpg's pool always does first
+    (roll back an open transaction, forget listeners).
+
+    asyncpg's default also sends `RESET ALL; CLOSE ALL; UNLISTEN *; pg_advisory_unlock_all()`, a round trip
+    on every release for state the request path never leaves behind: its settings are transaction-local
+    (set_config(..., true)), its cursors close with their transaction, and it neither LISTENs (the live hub
+    has a connection of its own) nor takes session-level advisory locks.
+    """
+
+
+async def create_pool(dsn: str, *, min_size: int, max_size: int, query_logger: QueryLogger | None = None,
+                      request_path: bool = False) -> asyncpg.Pool:
+    """A pool whose connections decode JSON; `query_logger` sees every statement (tests and benchmarks count them).
+
+    `request_path`: connections are returned without asyncpg's session reset (see _end_transaction_only)."""
     async def init(conn: asyncpg.Connection) -> None:
         await _init_connection(conn)
         if query_logger is not None:
@@ -303,6 +322,7 @@ async def create_pool(dsn: str, *, min_size: int, max_size: int, query_logger: Q
     # JIT compilation costs tens of milliseconds and pays off only for long analytical scans; the request path
     # runs short indexed reads and rollup upserts, where it only adds latency.
     pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size, init=init,
+                                     reset=_end_transaction_only if request_path else None,
                                      server_settings={"jit": "off"})
     assert pool is not None
     return pool
@@ -338,7 +358,6 @@ class TenantSession:
         self._pool = pool
         self.tenant_id = tenant_id
         self._conn: Any = None
-        self._tx: Any = None
         self._lock = asyncio.Lock()
         self._closed = False
         self._statement_timeout_ms: int | None = None
@@ -361,19 +380,19 @@ class TenantSession:
             # connection needs one (asyncpg's connect runs under asyncio.timeout).
             conn = await asyncio.ensure_future(self._pool.acquire())
             try:
-                tx = conn.transaction()
-                await tx.start()
-                if self._statement_timeout_ms is None:
-                    await conn.execute(SET_TENANT, str(self.tenant_id))
-                else:
-                    await conn.execute(SET_TENANT_AND_TIMEOUT, str(self.tenant_id),
-                                       f"{self._statement_timeout_ms}ms")
+                await conn.execute(self._begin())
             except BaseException:
                 await self._pool.release(conn)
                 raise
-            self._conn, self._tx = conn, tx
+            self._conn = conn
         connection: asyncpg.Connection = self._conn
         return connection
+
+    def _begin(self) -> str:
+        tenant = str(UUID(str(self.tenant_id)))  # canonical: hex digits and dashes only
+        if self._statement_timeout_ms is None:
+            return BEGIN_AS_TENANT.format(tenant=tenant)
+        return BEGIN_AS_TENANT_WITH_TIMEOUT.format(tenant=tenant, timeout_ms=int(self._statement_timeout_ms))
 
     @contextlib.asynccontextmanager
     async def _statement(self) -> AsyncIterator[asyncpg.Connection]:
@@ -440,10 +459,8 @@ class TenantSession:
             if self._conn is None:
                 return
             try:
-                if commit:
-                    await self._tx.commit()
-                else:
-                    await self._tx.rollback()
+                await self._conn.execute(COMMIT if commit else ROLLBACK)
             finally:
+                # A connection still in the transaction (COMMIT failed on the way) is rolled back by the pool.
                 await self._pool.release(self._conn)
-                self._conn = self._tx = None
+                self._conn = None

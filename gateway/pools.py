@@ -28,7 +28,8 @@ async def open_database(settings: Settings, admin_dsn: str | None = None, *, adm
         if partitions:
             await dbmod.maintain_partitions(admin)
         app_pool = await dbmod.create_pool(app_dsn, min_size=min(settings.pool_min_size, settings.pool_max_size),
-                                           max_size=settings.pool_max_size, query_logger=query_logger)
+                                           max_size=settings.pool_max_size, query_logger=query_logger,
+                                           request_path=True)
     except BaseException:
         await admin.close()
         raise

@@ -178,3 +178,54 @@ def test_dsn_with_swaps_user_and_database_and_keeps_the_socket_host() -> None:
     assert dbmod.dsn_with(dsn, user="callpulse_gateway") == "postgresql://callpulse_gateway@/postgres?host=/tmp/pg data"
     assert dbmod.dsn_with("postgresql://u:p%40ss@h:5432/a", database="b") == "postgresql://u:p%40ss@h:5432/b"
     assert dbmod.dsn_with("postgresql://u:p@h/a", user="g", password="s/x") == "postgresql://g:s%2Fx@h/a"
+
+
+async def test_a_request_path_operation_costs_two_round_trips_beyond_its_own_statements(
+    database: TestDatabase, admin_conn: asyncpg.Connection, two_tenants: tuple[uuid.UUID, uuid.UUID]
+) -> None:
+    # given the request path's pool, logging every statement it sends (the pool's reset included)
+    a, _ = two_tenants
+    sent: list[str] = []
+    pool = await dbmod.create_pool(database.app_dsn, min_size=1, max_size=1, request_path=True,
+                                   query_logger=lambda logged: sent.append(logged.query))
+    try:
+        for budget in (None, 2.5):
+            sent.clear()
+            # when an operation reads through its session and commits
+            session = dbmod.TenantSession(pool, a)
+            if budget is not None:
+                await session.limit_statements(budget)
+            names = [r["name"] for r in await session.fetch("SELECT name FROM agents ORDER BY name")]
+            timeout = await session.fetchval("SELECT current_setting('statement_timeout')")
+            await session.close(commit=True)
+            # then BEGIN and the tenant go together, COMMIT alone, and nothing is sent on release
+            assert names == ["a0", "a1", "a2"]
+            assert timeout == ("0" if budget is None else "2500ms")
+            assert [q.split(";")[0] for q in sent] == ["BEGIN", "SELECT name FROM agents ORDER BY name",
+                                                      "SELECT current_setting('statement_timeout')", "COMMIT"]
+        # and the setting was the transaction's only: the connection's next transaction sees no tenant
+        async with pool.acquire() as conn:
+            assert await conn.fetchval("SELECT current_setting('app.tenant_id', true)") in (None, "")
+            assert await conn.fetchval("SELECT count(*) FROM agents") == 0
+    finally:
+        await pool.close()
+
+
+async def test_a_connection_returned_mid_transaction_comes_back_rolled_back(
+    database: TestDatabase, admin_conn: asyncpg.Connection, two_tenants: tuple[uuid.UUID, uuid.UUID]
+) -> None:
+    # given a request-path connection released while its transaction is still open (a COMMIT that never ran)
+    a, _ = two_tenants
+    pool = await dbmod.create_pool(database.app_dsn, min_size=1, max_size=1, request_path=True)
+    try:
+        conn = await pool.acquire()
+        await conn.execute(dbmod.BEGIN_AS_TENANT.format(tenant=a))
+        await conn.execute("INSERT INTO teams (tenant_id, id, name) VALUES ($1, gen_random_uuid(), 'T')", a)
+        # when it goes back to the pool
+        await pool.release(conn)
+        # then the write is undone and the next user starts outside any transaction
+        async with pool.acquire() as again:
+            assert not again.is_in_transaction()
+        assert await admin_conn.fetchval("SELECT count(*) FROM teams") == 0
+    finally:
+        await pool.close()
