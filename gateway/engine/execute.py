@@ -133,9 +133,8 @@ class _Run:
         # makes mutation root fields serial, as the spec wants.
         if not columns:
             return [{} for _ in objects]
-        # One map per object from the fields' columns, keys in the selection's order.
-        keys = plan.keys
-        results: list[Any] = [dict(zip(keys, row, strict=True)) for row in zip(*columns, strict=True)]
+        # One map per object from the fields' columns (each as long as `objects`), keys in the selection's order.
+        results: list[Any] = plan.build(plan.keys, *columns)
         if self.invalids != mark:
             for column in columns:
                 for i, value in enumerate(column):

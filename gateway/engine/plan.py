@@ -10,6 +10,7 @@ import enum
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Final, Generic, TypeVar
 
 from graphql import (
@@ -151,15 +152,43 @@ class FieldPlan:
         self.nodes = [d.node for d in self.details]
 
 
+# Builds the response maps of a level from its fields' columns: build(keys, column, column, …).
+MapBuilder = Callable[..., list[dict[str, Any]]]
+
+
 @dataclass(eq=False)
 class SelectionPlan:
     type: GraphQLObjectType
     fields: list[FieldPlan]
     # The response keys, in order.
     keys: tuple[str, ...] = field(init=False)
+    build: MapBuilder = field(init=False)
 
     def __post_init__(self) -> None:
         self.keys = tuple(fp.key for fp in self.fields)
+        self.build = map_builder(len(self.keys))
+
+
+@lru_cache(maxsize=256)
+def map_builder(width: int) -> MapBuilder:
+    """A function making one map per row from `width` columns, keys in order: a dict display in a comprehension,
+    which builds each map in one step (several times faster than `dict(zip(keys, row))` per object).
+
+    The source names only generated parameters; the response keys (client-chosen aliases) are values passed in.
+    """
+    if width == 0:
+        return lambda keys: []  # a selection left empty by @skip/@include: no column gives the number of maps
+    columns = ", ".join(f"c{i}" for i in range(width))
+    keys = ", ".join(f"k{i}" for i in range(width))
+    values = ", ".join(f"v{i}" for i in range(width))
+    entries = ", ".join(f"k{i}: v{i}" for i in range(width))
+    source = (f"def build(keys, {columns}):\n"
+              f"    {keys}, = keys\n"
+              f"    return [{{{entries}}} for {values}, in zip({columns})]\n")
+    namespace: dict[str, Any] = {}
+    exec(compile(source, f"<map builder {width}>", "exec"), namespace)  # noqa: S102 - generated from a number
+    built: MapBuilder = namespace["build"]
+    return built
 
 
 @dataclass(eq=False)

@@ -115,16 +115,44 @@ async def _accept(request: DeliveryRequest) -> SendOutcome:
     return SendOutcome.ok()
 
 
+class _Nested:
+    """Our connection as a TenantSession sees it: inside our transaction, the session's own transaction becomes a
+    savepoint (its BEGIN, COMMIT and ROLLBACK are sent as SAVEPOINT, RELEASE and ROLLBACK TO)."""
+
+    SAVEPOINT = "callpulse_session"
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self._conn = conn
+        self._nested = False
+
+    async def execute(self, query: str, *args: Any) -> str:
+        if query.startswith("BEGIN;"):
+            self._nested = self._conn.is_in_transaction()
+        if not self._nested:
+            pass
+        elif query.startswith("BEGIN;"):
+            query = f"SAVEPOINT {self.SAVEPOINT};" + query.removeprefix("BEGIN;")
+        elif query == dbmod.COMMIT:
+            query = f"RELEASE SAVEPOINT {self.SAVEPOINT}"
+        elif query == dbmod.ROLLBACK:
+            query = f"ROLLBACK TO SAVEPOINT {self.SAVEPOINT}; RELEASE SAVEPOINT {self.SAVEPOINT}"
+        status: str = await self._conn.execute(query, *args)
+        return status
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._conn, name)
+
+
 class OneConnection:
     """What TenantSession needs of a pool, always handing out the same connection (inside our transaction)."""
 
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
 
-    async def acquire(self) -> asyncpg.Connection:
-        return self.conn
+    async def acquire(self) -> Any:
+        return _Nested(self.conn)
 
-    async def release(self, conn: asyncpg.Connection) -> None:
+    async def release(self, conn: Any) -> None:
         return None
 
 
