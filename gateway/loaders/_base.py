@@ -26,6 +26,24 @@ class TenantLoader(DataLoader[K, V]):
         super().__init__()
         self.db = db
 
+    async def load_many(self, keys: Iterable[K]) -> list[V]:  # type: ignore[override]
+        """The values of `keys` in order, as aiodataloader's load_many, without its asyncio.gather.
+
+        gather puts a done-callback on every key's future, each run by the event loop once the batch resolves:
+        a few hundred loop callbacks for one page of rows. The keys' futures are all resolved by one batch (or
+        are cached), so they are awaited in turn instead: the first wait lasts until the batch is in, the others
+        are done by then.
+        """
+        futures = [self.load(key) for key in keys]
+        try:
+            return [await future for future in futures]
+        except BaseException:
+            # gather would have retrieved the other keys' errors too (nothing logs them as never retrieved).
+            for future in futures:
+                if future.done() and not future.cancelled():
+                    future.exception()
+            raise
+
     async def load_all(self, keys: Sequence[K | None]) -> list[V | None]:
         """The values of `keys` in order, None for a None key: one future per distinct key, one batch."""
         distinct = list(dict.fromkeys(k for k in keys if k is not None))
