@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import base64
 import binascii
+from typing import Final
 from uuid import UUID
 
 from gateway.errors import BadUserInput
 
+# base64's url-safe alphabet from the standard one (what base64.urlsafe_b64encode does, for one call less).
+_URL_SAFE: Final = bytes.maketrans(b"+/", b"-_")
+
 
 def encode_id(type_name: str, key: UUID | str) -> str:
-    return base64.urlsafe_b64encode(f"{type_name}:{key}".encode()).decode().rstrip("=")
+    encoded = binascii.b2a_base64(f"{type_name}:{key}".encode(), newline=False).translate(_URL_SAFE)
+    return encoded.rstrip(b"=").decode()
 
 
 def decode_id(global_id: str, *expected: str) -> tuple[str, UUID]:
