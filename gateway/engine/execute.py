@@ -3,7 +3,8 @@
 Results and errors are graphql-core's: values coerced by the same leaf types, errors located at the same
 paths with the same messages, null propagated to the nearest nullable position. Where graphql-core's outcome
 depends on timing — errors from a subtree that another error nulled — the engine drops them all, which is the
-outcome graphql-core gives when the nulling error comes first.
+outcome graphql-core gives when the nulling error comes first; of several errors nulling one position it keeps
+the first depth first, graphql-core's choice with no await on the way (errors.py).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import asyncio
 import inspect
 from bisect import bisect_right
 from collections.abc import Awaitable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from itertools import repeat
 from math import isfinite
@@ -43,6 +44,7 @@ from strawberry.schema.schema_converter import get_arguments
 
 from gateway.engine import observe
 from gateway.engine._settle import Raised, settle
+from gateway.engine.errors import Errors
 from gateway.engine.plan import (
     Fallback,
     FieldKind,
@@ -73,31 +75,6 @@ class _Failure:
         self.error = error
 
 
-@dataclass
-class _Errors:
-    """Errors at their own paths, and the positions where a null was put because of one."""
-
-    found: list[tuple[GraphQLError, tuple[str | int, ...]]] = field(default_factory=list)
-    nulled: set[tuple[str | int, ...]] = field(default_factory=set)
-
-    def kept(self) -> list[GraphQLError]:
-        """The first error of each nulled position, none from inside a subtree that was nulled."""
-        recorded: list[tuple[GraphQLError, tuple[str | int, ...]]] = []
-        for error, path in self.found:
-            # Where the error's null stopped: the nearest nulled position on its path (itself, or an ancestor).
-            stop = next((path[:n] for n in range(len(path), -1, -1) if path[:n] in self.nulled), ())
-            recorded.append((error, stop))
-        positions = {stop for _, stop in recorded}
-        seen: set[tuple[str | int, ...]] = set()
-        kept: list[GraphQLError] = []
-        for error, stop in recorded:
-            if stop in seen or any(stop[:n] in positions for n in range(len(stop))):
-                continue
-            seen.add(stop)
-            kept.append(error)
-        return kept
-
-
 def _as_tuple(path: Path | None) -> tuple[str | int, ...]:
     return tuple(path.as_list()) if path is not None else ()
 
@@ -110,7 +87,7 @@ class _Run:
         self.planner = planner
         self.schema: GraphQLSchema = executor.schema
         self.variables = executor.variable_values
-        self.errors = _Errors()
+        self.errors = Errors()
         self.config = strawberry_schema.config
         self.scalar_registry = strawberry_schema.schema_converter.scalar_registry
         self.observer = observe.current()
@@ -128,7 +105,7 @@ class _Run:
         for fp in plan.fields:
             self.observer.executed(fp.parent_type.name, fp.name)
             values = await self.resolve(fp, objects, paths)
-            columns.append(await self._complete(fp, fp.shape, values, _FieldPaths(paths, fp.key)))
+            columns.append(await self._complete(fp, fp.shape, values, _FieldPaths(paths, fp.key, fp.parent_type.name)))
         # Fields run one after another (statements share the operation's one connection anyway), which also
         # makes mutation root fields serial, as the spec wants.
         if not columns:
@@ -183,7 +160,7 @@ class _Run:
         if fp.batch is not None and fp.plain_call:
             return await self._call_batch(fp, objects, {}, resolver)
         raw_info = self.executor.build_resolve_info(fp.definition, fp.nodes, fp.parent_type,
-                                                    _key(paths[0], fp.key) if paths else Path(None, fp.key, None))
+                                                    Path(paths[0] if paths else None, fp.key, fp.parent_type.name))
         info = self.config.info_class(_raw_info=raw_info, _field=fp.strawberry)
         try:
             raw_args = get_argument_values(fp.definition, fp.details[0].node, self.variables) \
@@ -409,7 +386,7 @@ class _Run:
     def _fail(self, fp: FieldPlan, error: BaseException, path: Path, non_null: bool) -> Any:
         exception = error if isinstance(error, Exception) else RuntimeError(str(error))
         located = located_error(exception, fp.nodes, path.as_list())
-        self.errors.found.append((located, tuple(located.path or ())))
+        self.errors.found.append((located, tuple(located.path or ()), path))
         return self._null(path, non_null)
 
     def _null(self, path: Path, non_null: bool) -> Any:
@@ -499,19 +476,21 @@ async def _await_all(values: list[Any], pending: Sequence[int]) -> None:
 # of paths below are views over their parents' paths.
 
 class _FieldPaths(Sequence[Path]):
-    """The paths of one field under each parent."""
+    """The paths of one field under each parent, with the parent's type as graphql-core gives it (which also
+    finds a position's plan under an abstract type, see errors.depth_first)."""
 
-    __slots__ = ("key", "parents")
+    __slots__ = ("key", "parents", "typename")
 
-    def __init__(self, parents: Sequence[Path | None], key: str) -> None:
+    def __init__(self, parents: Sequence[Path | None], key: str, typename: str) -> None:
         self.parents = parents
         self.key = key
+        self.typename = typename
 
     def __len__(self) -> int:
         return len(self.parents)
 
     def __getitem__(self, index: int) -> Path:  # type: ignore[override]
-        return Path(self.parents[index], self.key, None)
+        return Path(self.parents[index], self.key, self.typename)
 
 
 class _Picked(Sequence[Path]):
@@ -552,10 +531,6 @@ class _ItemPaths(Sequence[Path]):
 def _order(path: tuple[str | int, ...]) -> tuple[tuple[int, str | int], ...]:
     """Sorts the paths of one level by position (keys and indexes never compared with each other)."""
     return tuple((0, s) if isinstance(s, int) else (1, s) for s in path)
-
-
-def _key(path: Path | None, key: str) -> Path:
-    return Path(path, key, None)
 
 
 def _attribute(o: Any, name: str) -> Any:
@@ -618,34 +593,4 @@ async def run_prepared(strawberry_schema: Any, prepared: Prepared) -> ExecutionR
     if data is INVALID:
         run.errors.nulled.add(())
         data = None
-    return ExecutionResult(data=data, errors=run.errors.kept() or None)
-
-
-def value_at(data: Any, path: tuple[str | int, ...]) -> tuple[bool, Any]:
-    """(found, value) of the response at `path`."""
-    value = data
-    for segment in path:
-        if isinstance(segment, int):
-            if not (isinstance(value, list) and 0 <= segment < len(value)):
-                return False, None
-            value = value[segment]
-        else:
-            if not (isinstance(value, dict) and segment in value):
-                return False, None
-            value = value[segment]
-    return True, value
-
-
-def normalised_errors(data: Any, errors: Sequence[GraphQLError]) -> list[GraphQLError]:
-    """Errors under the engine's rule (none from inside a nulled subtree), whichever executor produced them."""
-    result = _Errors()
-    for error in errors:
-        path = tuple(error.path or ())
-        result.found.append((error, path))
-        for n in range(len(path) + 1):
-            found, value = value_at(data, path[:n])
-            if found and value is None:
-                result.nulled.add(path[:n])
-    if data is None:
-        result.nulled.add(())
-    return result.kept()
+    return ExecutionResult(data=data, errors=run.errors.kept(prepared.plan.root) or None)

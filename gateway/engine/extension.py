@@ -22,7 +22,8 @@ from strawberry.extensions import SchemaExtension
 
 from gateway.db import quiet_statements
 from gateway.engine import observe
-from gateway.engine.execute import normalised_errors, prepare, run_prepared
+from gateway.engine.errors import Positions, normalised_errors
+from gateway.engine.execute import Prepared, prepare, run_prepared
 from gateway.engine.plan import Fallback, PlanCache
 
 log = logging.getLogger(__name__)
@@ -68,7 +69,7 @@ class PlannedExecution(SchemaExtension):
         reference = await self._reference(schema) if shadow else None
         result = await run_prepared(schema, prepared)
         if reference is not None:
-            compare(ec.query, ec.variables, result, reference)
+            compare(ec.query, ec.variables, result, reference, prepared)
         ec.result = result
         yield
 
@@ -111,11 +112,16 @@ def _error_view(error: GraphQLError) -> tuple[str, str, str, str]:
             type(original).__name__ if original is not None else "")
 
 
-def compare(query: str, variables: Any, planned: ExecutionResult, reference: ExecutionResult) -> None:
-    """Raises ShadowMismatch unless data (with key order) and errors (as sets, by path) are the same."""
+def compare(query: str, variables: Any, planned: ExecutionResult, reference: ExecutionResult, prepared: Prepared
+            ) -> None:
+    """Raises ShadowMismatch unless data (with key order) and errors (as sets, by path) are the same; the
+    operation's plan (`prepared`) tells where each error's null stopped."""
+    positions = Positions(prepared.plan.root, prepared.planner) \
+        if prepared.plan is not None and prepared.planner is not None else None
     same_data = json.dumps(planned.data, default=str) == json.dumps(reference.data, default=str)
-    planned_errors = sorted(_error_view(e) for e in normalised_errors(planned.data, planned.errors or []))
-    reference_errors = sorted(_error_view(e) for e in normalised_errors(reference.data, reference.errors or []))
+    planned_errors = sorted(_error_view(e) for e in normalised_errors(planned.data, planned.errors or [], positions))
+    reference_errors = sorted(_error_view(e)
+                              for e in normalised_errors(reference.data, reference.errors or [], positions))
     if same_data and planned_errors == reference_errors:
         return
     mismatch = ShadowMismatch(

@@ -132,7 +132,7 @@ class Runner:
                 reference = await self._reference(value)
         result = await run_prepared(self.schema, prepared)
         if reference is not None:
-            compare(self.request.query, self.request.variables, result, reference)
+            compare(self.request.query, self.request.variables, result, reference, prepared)
         return result
 
     async def _reference(self, value: Any) -> ExecutionResult:

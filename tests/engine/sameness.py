@@ -3,14 +3,14 @@
 Data must be equal, key order included. Errors are compared as `gateway.engine.extension.compare` does (path,
 message, locations, the original error's type; as sets, none from inside a subtree another error nulled), by
 the position each error nulled. That position comes from the operation's types: an error of a nullable field
-nulls that field, even where the data shows only an ancestor's null (`normalised_errors`, which reads it off
-the data, takes such an error for the one that nulled the ancestor).
+nulls that field, even where the data shows only an ancestor's null. (The shadow comparison reads the types off
+the operation's plan, gateway/engine/errors.py; this module off the document, so the two do not share a mistake.)
 
 One difference is not a difference: when several errors null the same position (two non-null fields of one
 object failing, a service token refused on every root field), graphql-core reports the one that happened
-first — a race between resolvers, which cancels the others — and the engine the first in document order. Both
-are valid answers. Such a group passes when both errors are real: graphql-core, run once more without null
-propagation, raises each of them at its own path.
+first — a race between resolvers, which cancels the others — and the engine the first depth first (graphql-core's
+choice when no resolver on the way awaits). Both are valid answers. Such a group passes when both errors are
+real: graphql-core, run once more without null propagation, raises each of them at its own path.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from graphql import (
     parse,
 )
 
-from gateway.engine.execute import value_at
+from gateway.engine.errors import value_at
 from gateway.schema import schema
 
 GRAPHQL = schema._schema

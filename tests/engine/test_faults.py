@@ -13,12 +13,16 @@ from collections.abc import Iterator
 from typing import Any, Final
 
 import pytest
+from graphql import parse
 
+from gateway.engine import prepare
 from gateway.engine.extension import compare
+from gateway.engine.plan import PlanCache
 from gateway.errors import BadUserInput
 from gateway.ids import decode_id
 from gateway.loaders.agent import AgentByIdLoader
 from gateway.loaders.team import TeamByIdLoader
+from gateway.schema import schema
 from gateway.schema.call import CallDirection
 from gateway.schema.pagination import PageInfo
 from tests.engine.faults import Faults, faults_installed, raise_
@@ -231,11 +235,8 @@ async def test_several_errors_in_one_object_and_a_nulled_subtree_with_errors_ins
     assert {p[-1] for p in paths if p[0] == "b"} == {"email"}
 
 
-@pytest.mark.xfail(reason="normalised_errors reads an error's null off the data: team A's email errors (nullable, "
-                   "inside A) look like the one that nulled A, so graphql-core's first one is kept instead of the "
-                   "kind error the engine keeps", strict=True)
-async def test_the_shadow_comparison_takes_an_equal_pair_for_a_mismatch(
-    world: World, faults: Faults, caplog: pytest.LogCaptureFixture
+async def test_the_shadow_comparison_drops_errors_of_nullable_fields_inside_a_subtree_another_error_nulled(
+    world: World, faults: Faults
 ) -> None:
     team_a, team_b = world.ids["Team"][:2]
     members = await ids(world, TEAM_AGENTS, "node", "agents", "edges", id=team_a)
@@ -243,10 +244,15 @@ async def test_the_shadow_comparison_takes_an_equal_pair_for_a_mismatch(
     faults.field("Agent", "kind", lambda a, v: raise_(RuntimeError("kind")) if a.row.id == members[-1] else v)
     variables = {"a": team_a, "b": team_b}
     reference, planned = await world.both(world.principals["admin"], TWO_TEAMS, variables, races=False)
-    try:
-        compare(TWO_TEAMS, variables, planned.raw, reference.raw)
-    finally:
-        caplog.clear()  # the mismatch it logs is this test's subject, not a failure of the suite's shadow mode
+    # given: graphql-core reports the email errors of team A it met before the kind error that nulled A, and the
+    # data shows only A's null (the trap: read off the data, each email error looks like the one that nulled A)
+    assert reference.raw.data is not None
+    assert reference.raw.data["a"] is None
+    assert any(e.path is not None and e.path[0] == "a" and e.path[-1] == "email" for e in reference.raw.errors or [])
+    # then: with the plan's types, those errors stopped at their own (nullable) fields and are dropped
+    prepared = prepare(schema, PlanCache(), TWO_TEAMS, parse(TWO_TEAMS), None, variables, None, None,
+                       schema.execution_context_class)
+    compare(TWO_TEAMS, variables, planned.raw, reference.raw, prepared)
 
 
 async def test_a_mutation_whose_report_breaks(world: World, faults: Faults) -> None:
@@ -280,14 +286,16 @@ async def test_of_several_bad_items_of_a_list_of_non_null_leaves_the_first_is_re
     assert error_paths(reference) == {("node", "forecast", "values", 0)}
 
 
-@pytest.mark.xfail(reason="level by level, the engine keeps agent 1's error (its `name` level runs before the "
-                   "`kind` level); graphql-core, depth first and with no await on the way, agent 0's", strict=True)
 async def test_errors_of_two_items_nulling_one_position_are_chosen_depth_first(world: World, faults: Faults) -> None:
+    # Level by level the engine meets agent 1's error first (its `name` level runs before the `kind` level);
+    # graphql-core, depth first and with no await on the way, stops at agent 0's.
     agents = await ids(world, AGENTS, "agents", "edges")
     faults.field("Agent", "kind", lambda a, v: "martian" if a.row.id == agents[0] else v)
     faults.field("Agent", "name", lambda a, v: None if a.row.id == agents[1] else v)
     query = "{ agents(first: 5) { edges { node { name kind } } } }"
-    await world.both(world.principals["admin"], query, races=False)
+    reference, planned = await world.both(world.principals["admin"], query, races=False)
+    assert planned.raw.data is None
+    assert error_paths(planned) == error_paths(reference) == {("agents", "edges", 0, "node", "kind")}
 
 
 async def test_a_list_whose_items_are_awaitables(world: World, faults: Faults) -> None:
