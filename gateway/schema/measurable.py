@@ -8,6 +8,7 @@ from uuid import UUID
 import strawberry
 
 from gateway.context import Context
+from gateway.engine.batch import batched
 from gateway.metrics import Scope
 from gateway.periods import Granularity
 from gateway.resolvers import metrics as metric_resolvers
@@ -22,12 +23,17 @@ class Measurable:
         raise NotImplementedError
 
     @strawberry.field(description="Metrics over a range of tenant-local days; ratios are null when undefined.")
+    @batched(lambda context, objects, range: metric_resolvers.metrics_many(
+        context, [o.measured() for o in objects], range))
     async def metrics(self, info: strawberry.Info[Context, None], range: DateRange) -> Metrics:
         scope, entity = self.measured()
         return await metric_resolvers.metrics(info.context, scope, entity, range)
 
     @strawberry.field(description="Metrics per bucket as parallel arrays: built-in `metrics`, then `customMetrics` "
                       "by name, 1 to 20 in all.")
+    @batched(lambda context, objects, range, granularity, metrics=None, custom_metrics=None:
+             metric_resolvers.series_many(context, [o.measured() for o in objects], metrics, custom_metrics, range,
+                                          granularity))
     async def series(self, info: strawberry.Info[Context, None], range: DateRange, granularity: Granularity,
                      metrics: list[Metric] | None = None, custom_metrics: list[str] | None = None) -> Series:
         scope, entity = self.measured()
