@@ -16,7 +16,7 @@ from gateway.loaders.custom_metric import CustomMetricByNameLoader
 from gateway.loaders.funnel import FunnelLoader
 from gateway.loaders.lead import LeadByIdLoader, StaysByLeadLoader
 from gateway.loaders.leaderboard import AgentTotalsByPeriodLoader, StandingsLoader
-from gateway.loaders.metrics import SeriesLoader, TotalsLoader
+from gateway.loaders.metrics import SeriesLoader, SeriesValuesLoader, TotalsLoader
 from gateway.loaders.relations import RelationLoaders
 from gateway.loaders.saved_report import SavedReportLoaders
 from gateway.loaders.task import TaskByIdLoader
@@ -127,6 +127,10 @@ class Loaders:
     @cached_property
     def series(self) -> dict[Scope, SeriesLoader]:
         return _PerScope(lambda scope: SeriesLoader(self.db, scope))
+
+    @cached_property
+    def series_values(self) -> dict[Scope, SeriesValuesLoader]:
+        return _PerScope(lambda scope: SeriesValuesLoader(self.db, scope))
 
     @cached_property
     def relations(self) -> RelationLoaders:

@@ -11,13 +11,15 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Final
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from gateway.db import TenantSession
 from gateway.loaders._base import TenantLoader
-from gateway.metrics import COUNTERS, MONEY, Counters, Scope
+from gateway.metric_sql import counter, expression
+from gateway.metrics import COUNTERS, MONEY, Counters, Metric, Scope
 from gateway.periods import Granularity, Period, bucket_starts, local_midnight
 
 # PostgreSQL sums bigint columns as numeric, which asyncpg decodes into Decimal at a few µs a value (a 30-day
@@ -72,6 +74,28 @@ HOUR_SERIES: Final = {
            f"GROUP BY {len(COUNTERS) + 1}, {len(COUNTERS) + 2}"
     for scope, (source, key) in _QUARTER_SOURCES.items()
 }
+
+
+
+
+def _series_values_sql(scope: Scope, statement: str, buckets: str, metrics: tuple[Metric, ...]) -> str:
+    """Each entity's values of `metrics` per bucket as float8[] (one row per entity), from `statement`'s rows
+    (counters, key, bucket), the buckets given in order as parameter `buckets` — every one present, a bucket
+    without a row taking the metric's value over zero counters, as ZERO gives it in Python."""
+    values = ", ".join(f"array_agg({expression(m, scope, counter('s'))} ORDER BY b.n) AS {m.value}" for m in metrics)
+    return (f"SELECT e.key, {values} FROM unnest($2::uuid[]) AS e(key) "  # noqa: S608 - names from our enums
+            f"CROSS JOIN unnest({buckets}) WITH ORDINALITY AS b(bucket, n) "
+            f"LEFT JOIN ({statement}) s ON s.key = e.key AND s.bucket = b.bucket GROUP BY e.key")
+
+
+@lru_cache(maxsize=512)
+def series_values_sql(scope: Scope, granularity: Granularity, metrics: tuple[Metric, ...]) -> str:
+    """The statement of SeriesValuesLoader for one scope, granularity and tuple of metrics (in that order)."""
+    if granularity in (Granularity.QUARTER_HOUR, Granularity.HOUR):
+        return _series_values_sql(scope, HOUR_SERIES[scope], "$7::timestamptz[]", metrics)
+    if granularity is Granularity.DAY and scope in DAILY_ROWS:
+        return _series_values_sql(scope, DAILY_ROWS[scope], "$5::date[]", metrics)
+    return _series_values_sql(scope, DAY_SERIES[scope], "$6::date[]", metrics)
 
 
 # Counters are immutable: every entity or bucket without activity shares this one.
@@ -163,3 +187,63 @@ class SeriesLoader(TenantLoader[SeriesKey, SeriesData]):
         return [SeriesData(starts=list(starts_of[(k.period, k.granularity, k.timezone)]),
                            counters=found.get(k) or [ZERO] * len(starts_of[(k.period, k.granularity, k.timezone)]))
                 for k in keys]
+
+
+@dataclass(frozen=True)
+class SeriesValuesKey:
+    entity: UUID
+    period: Period
+    granularity: Granularity
+    timezone: str
+    # Built-in metrics, in Metric order.
+    metrics: tuple[Metric, ...]
+
+
+@dataclass(frozen=True)
+class MetricValues:
+    """Built-in metrics' values per bucket, the buckets as UTC instants (every bucket present)."""
+
+    starts: list[datetime]
+    values: dict[Metric, list[float | None]]
+
+
+class SeriesValuesLoader(TenantLoader[SeriesValuesKey, MetricValues]):
+    """Metric values per bucket computed by the statement (gateway/metric_sql.py): one statement per distinct
+    (period, granularity, timezone, metrics), whatever the number of entities."""
+
+    def __init__(self, db: TenantSession, scope: Scope) -> None:
+        super().__init__(db)
+        self.scope = scope
+
+    async def batch_load_fn(self, keys: Sequence[SeriesValuesKey]) -> list[MetricValues]:
+        groups: dict[tuple[Period, Granularity, str, tuple[Metric, ...]], set[UUID]] = defaultdict(set)
+        for k in keys:
+            groups[(k.period, k.granularity, k.timezone, k.metrics)].add(k.entity)
+        found: dict[tuple[UUID, Period, Granularity, str, tuple[Metric, ...]], MetricValues] = {}
+        for group, entities in groups.items():
+            period, granularity, timezone, metrics = group
+            starts = bucket_starts(period, granularity, timezone)
+            statement = series_values_sql(self.scope, granularity, metrics)
+            if granularity in (Granularity.QUARTER_HOUR, Granularity.HOUR):
+                rows = await self.db.fetch(
+                    statement, self.db.tenant_id, list(entities), local_midnight(period.start, timezone),
+                    local_midnight(period.end + timedelta(days=1), timezone), granularity.value, timezone, starts)
+            else:
+                # Day-level rows carry the bucket's first local day; each bucket starts at that day's midnight.
+                zone = ZoneInfo(timezone)
+                days = [s.astimezone(zone).date() for s in starts]
+                if granularity is Granularity.DAY and self.scope in DAILY_ROWS:
+                    rows = await self.db.fetch(statement, self.db.tenant_id, list(entities), period.start,
+                                               period.end, days)
+                else:
+                    rows = await self.db.fetch(statement, self.db.tenant_id, list(entities), period.start,
+                                               period.end, granularity.value, days)
+            by_entity = {r["key"]: {m: r[m.value] for m in metrics} for r in rows}
+            for entity in entities:
+                # Every entity has its row, unless the period has no bucket at all (then nothing was joined).
+                values = by_entity.get(entity)
+                if values is None:
+                    assert not starts, "the statement returns a row per entity"
+                    values = {m: [] for m in metrics}
+                found[(entity, *group)] = MetricValues(starts=list(starts), values=values)
+        return [found[(k.entity, k.period, k.granularity, k.timezone, k.metrics)] for k in keys]

@@ -12,7 +12,8 @@ from gateway import analysis
 from gateway.access import Access
 from gateway.context import Context
 from gateway.errors import NotFound
-from gateway.loaders.metrics import SeriesKey, TotalsKey
+from gateway.loaders.metrics import MetricValues, SeriesKey, SeriesValuesKey, TotalsKey
+from gateway.metric_specs import MetricSpec
 from gateway.metrics import Metric, Scope
 from gateway.periods import Granularity, Period, bucket_starts, future_bucket_starts, local_today, resolve
 from gateway.resolvers import custom_metric
@@ -122,14 +123,39 @@ async def series_many(context: Context, measured: Sequence[tuple[Scope, UUID]], 
         return [r if r is not None else e for r in refused]
 
     async def load(scope: Scope, entities: list[UUID]) -> list[Series]:
-        found = await context.loaders.series[scope].load_many(
-            [SeriesKey(entity, period, granularity, timezone) for entity in entities])
-        return [Series(granularity=granularity, bucket_starts=data.starts,
-                       series=[SeriesValues(name=spec.name, metric=spec.builtin,
-                                            values=spec.values(data.counters, scope)) for spec in asked])
-                for data in found]
+        return await _series_of(context, scope, entities, asked, period, granularity, timezone)
 
     return await _per_entity(refused, measured, load)
+
+
+def _builtins_of(asked: Sequence[MetricSpec]) -> tuple[Metric, ...]:
+    """The built-in metrics whose values the specs read (a custom one reads those of its formula), in Metric
+    order: one statement serves every request asking for the same set."""
+    wanted = {spec.builtin for spec in asked if spec.builtin is not None}
+    wanted.update(Metric(name) for spec in asked if spec.formula is not None for name in spec.formula.metrics)
+    return tuple(m for m in Metric if m in wanted)
+
+
+def _values(spec: MetricSpec, data: MetricValues) -> list[float | None]:
+    if spec.builtin is not None:
+        return data.values[spec.builtin]
+    formula = spec.formula
+    assert formula is not None
+    # A custom metric per bucket over its built-ins' values, as MetricSpec.value computes it from counters.
+    columns = {name: data.values[Metric(name)] for name in formula.metrics}
+    return [formula.evaluate({name: column[i] for name, column in columns.items()}) for i in range(len(data.starts))]
+
+
+async def _series_of(context: Context, scope: Scope, entities: Sequence[UUID], asked: Sequence[MetricSpec],
+                     period: Period, granularity: Granularity, timezone: str) -> list[Series]:
+    """The series of `entities`, their values computed by the statement (gateway/metric_sql.py)."""
+    builtins = _builtins_of(asked)
+    found = await context.loaders.series_values[scope].load_many(
+        [SeriesValuesKey(entity, period, granularity, timezone, builtins) for entity in entities])
+    return [Series(granularity=granularity, bucket_starts=data.starts,
+                   series=[SeriesValues(name=spec.name, metric=spec.builtin, values=_values(spec, data))
+                           for spec in asked])
+            for data in found]
 
 
 async def metrics(context: Context, scope: Scope, entity: UUID, rng: DateRange) -> Metrics:
@@ -144,13 +170,7 @@ async def series(context: Context, scope: Scope, entity: UUID, wanted: list[Metr
     await require_scope(context, scope, entity)
     asked = await custom_metric.specs(context, wanted or [], custom or [])
     period, timezone = await series_period_of(context, rng, granularity)
-    data = await context.loaders.series[scope].load(SeriesKey(entity, period, granularity, timezone))
-    return Series(
-        granularity=granularity,
-        bucket_starts=data.starts,
-        series=[SeriesValues(name=spec.name, metric=spec.builtin, values=spec.values(data.counters, scope))
-                for spec in asked],
-    )
+    return (await _series_of(context, scope, [entity], asked, period, granularity, timezone))[0]
 
 
 async def trend(context: Context, scope: Scope, entity: UUID, metric: Metric | None, custom: str | None,
