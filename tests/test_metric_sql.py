@@ -23,7 +23,8 @@ def _random_counters(rng: random.Random) -> Counters:
     def money() -> Decimal:
         return rng.choice([Decimal(0), Decimal(rng.randint(-10**8, 10**8)) / 100, Decimal(rng.randint(1, 999)) / 100])
 
-    return Counters(**{name: money() if name in MONEY else count() for name in COUNTERS})
+    values: dict[str, Any] = {name: money() if name in MONEY else count() for name in COUNTERS}
+    return Counters(**values)
 
 
 def _statement(scope: Scope, present: bool) -> str:
