@@ -4,6 +4,7 @@ tree (no database)."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import signal
 import socket
 import subprocess
@@ -217,3 +218,15 @@ def test_workers_do_not_outlive_a_parent_killed_outright(supervise: Supervise) -
     process.kill()
     process.wait()
     assert until(lambda: not [pid for pid in workers if alive(pid)]), "workers outlived the parent"
+
+
+def test_a_settled_heap_is_frozen_and_collected_every_fifty_thousand_allocations() -> None:
+    before, frozen = gc.get_threshold(), gc.get_freeze_count()
+    try:
+        serving.settle_heap()
+        assert gc.get_threshold() == serving.GC_THRESHOLDS
+        assert serving.GC_THRESHOLDS[0] >= 50_000
+        assert gc.get_freeze_count() > frozen
+    finally:
+        gc.set_threshold(*before)
+        gc.unfreeze()
