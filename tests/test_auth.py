@@ -22,8 +22,18 @@ from asyncpg.connection import LoggedQuery
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from gateway.auth import DEV_SECRET_FILE, claim_at, dev_secret, principal_from_claims, signing_secret, verifier_for
-from gateway.errors import ConfigurationError
+from gateway.auth import (
+    DEV_SECRET_FILE,
+    LEEWAY_SECONDS,
+    TokenVerifier,
+    claim_at,
+    dev_secret,
+    mint_token,
+    principal_from_claims,
+    signing_secret,
+    verifier_for,
+)
+from gateway.errors import ConfigurationError, Unauthenticated
 from gateway.ids import encode_id
 from gateway.settings import Settings
 from tests.conftest import TEST_JWT_SECRET, GatewayFactory, LiveGateway, TestDatabase
@@ -450,3 +460,44 @@ async def test_the_subjects_user_is_looked_up_once_per_operation(
     assert "errors" not in body, body
     assert body["data"]["viewer"]["user"] is not None
     assert len([s for s in statements if SUBJECT_LOOKUP.search(s)]) == 1, statements
+
+
+class _RotatingSecret:
+    """A key source whose HS256 secret can be replaced, as a JWKS rotation replaces a key."""
+
+    algorithms = frozenset({"HS256"})
+
+    def __init__(self, secret: str) -> None:
+        self.secret = secret
+
+    async def key(self, algorithm: str, kid: str | None) -> str:
+        return self.secret
+
+    async def aclose(self) -> None:
+        return None
+
+
+A_SECRET = "a" * 40
+ANOTHER_SECRET = "b" * 40
+
+
+async def test_a_token_verified_before_is_refused_once_it_expires(monkeypatch: pytest.MonkeyPatch) -> None:
+    verifier = TokenVerifier((_RotatingSecret(A_SECRET),), None, None)
+    token = mint_token(A_SECRET, tenant_id=uuid.uuid4(), user_id="u", roles=["admin"], ttl_seconds=60)
+    first = await verifier.verify(token)
+    assert await verifier.verify(token) == first
+    later = time.time() + 60 + LEEWAY_SECONDS + 1
+    monkeypatch.setattr(time, "time", lambda: later)
+    with pytest.raises(Unauthenticated, match="expired"):
+        await verifier.verify(token)
+
+
+async def test_a_token_verified_before_is_verified_again_when_its_key_changes() -> None:
+    source = _RotatingSecret(A_SECRET)
+    verifier = TokenVerifier((source,), None, None)
+    token = mint_token(A_SECRET, tenant_id=uuid.uuid4(), user_id="u", roles=["admin"])
+    await verifier.verify(token)
+    source.secret = ANOTHER_SECRET
+    with pytest.raises(Unauthenticated) as refused:
+        await verifier.verify(token)
+    assert refused.value.reason == "invalid_signature"
