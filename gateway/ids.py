@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import base64
 import binascii
+from functools import lru_cache
 from typing import Final
 from uuid import UUID
 
 from gateway.errors import BadUserInput
 
+# Ids kept encoded: a dashboard or a list asks for the same few thousand objects again and again.
+ENCODED_IDS: Final = 16384
 # base64's url-safe alphabet from the standard one (what base64.urlsafe_b64encode does, for one call less).
 _URL_SAFE: Final = bytes.maketrans(b"+/", b"-_")
 
 
+@lru_cache(maxsize=ENCODED_IDS)
 def encode_id(type_name: str, key: UUID | str) -> str:
     encoded = binascii.b2a_base64(f"{type_name}:{key}".encode(), newline=False).translate(_URL_SAFE)
     return encoded.rstrip(b"=").decode()
