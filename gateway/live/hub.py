@@ -120,6 +120,11 @@ class Group:
         self._task: asyncio.Task[None] | None = None
         self._first = asyncio.Event()
 
+    @property
+    def refreshing(self) -> bool:
+        """Whether a refresh is scheduled or running."""
+        return self._task is not None and not self._task.done()
+
     def touch(self, delay: float) -> None:
         """Schedules a refresh after `delay` (coalesced with one already scheduled or running)."""
         self._dirty = True
