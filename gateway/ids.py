@@ -35,3 +35,12 @@ def decode_id(global_id: str, *expected: str) -> tuple[str, UUID]:
             f"{global_id!r} is the id of a {type_name}, expected {' or '.join(expected)}", argument="id"
         )
     return type_name, uuid_key
+
+
+def uuid_or_global_id(raw: str, *expected: str) -> UUID:
+    """A plain UUID as it is, else the key of a global id (of one of `expected` types, when given); BadUserInput
+    as decode_id raises it."""
+    try:
+        return UUID(raw)
+    except ValueError:
+        return decode_id(raw, *expected)[1]

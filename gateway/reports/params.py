@@ -24,7 +24,7 @@ from uuid import UUID
 
 from gateway.errors import BadUserInput
 from gateway.formulas import FormulaError, validate_name
-from gateway.ids import decode_id, encode_id
+from gateway.ids import encode_id, uuid_or_global_id
 from gateway.metrics import Metric
 from gateway.periods import Granularity, Period, Preset, local_today, resolve
 
@@ -311,12 +311,7 @@ def _ids(data: Mapping[str, object], key: str, type_name: str) -> tuple[UUID, ..
         if not isinstance(value, str):
             raise BadUserInput(f"{key} holds ids (strings), not {value!r}", argument=key)
         try:
-            found[UUID(value)] = None
-            continue
-        except ValueError:
-            pass
-        try:
-            found[decode_id(value, type_name)[1]] = None
+            found[uuid_or_global_id(value, type_name)] = None
         except BadUserInput as e:
             raise BadUserInput(f"{key}: {e.message}", argument=key) from None
     return tuple(found)

@@ -184,7 +184,7 @@ async def trend(context: Context, scope: Scope, entity: UUID, metric: Metric | N
         context.loaders.totals[scope].load(TotalsKey(entity, period)),
         context.loaders.totals[scope].load(TotalsKey(entity, previous)),
         context.loaders.series[scope].load(SeriesKey(entity, period, granularity, timezone)))
-    values = [spec.value(c, scope) for c in data.counters]
+    values = spec.values(data.counters, scope)
     current, prior = spec.value(now, scope), spec.value(before, scope)
     line = analysis.trend(values)
     return Trend(name=spec.name, metric=spec.builtin, current=current, previous=prior,
@@ -201,7 +201,7 @@ async def forecast(context: Context, scope: Scope, entity: UUID, metric: Metric 
     spec = await custom_metric.spec(context, metric, custom)
     period, timezone = await series_period_of(context, rng, granularity)
     data = await context.loaders.series[scope].load(SeriesKey(entity, period, granularity, timezone))
-    values = [spec.value(c, scope) for c in data.counters]
+    values = spec.values(data.counters, scope)
     fitted = await analysis.holt_async(values, horizon, alpha=alpha, beta=beta, level=level)
     return Forecast(name=spec.name, metric=spec.builtin, method="holt_linear", alpha=fitted.alpha, beta=fitted.beta,
                     rmse=fitted.rmse, level=fitted.level, granularity=granularity, history_starts=data.starts,

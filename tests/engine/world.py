@@ -128,13 +128,11 @@ class _Nested:
     async def execute(self, query: str, *args: Any) -> str:
         if query.startswith("BEGIN;"):
             self._nested = self._conn.is_in_transaction()
-        if not self._nested:
-            pass
-        elif query.startswith("BEGIN;"):
-            query = f"SAVEPOINT {self.SAVEPOINT};" + query.removeprefix("BEGIN;")
-        elif query == dbmod.COMMIT:
+            if self._nested:
+                query = f"SAVEPOINT {self.SAVEPOINT};" + query.removeprefix("BEGIN;")
+        elif self._nested and query == dbmod.COMMIT:
             query = f"RELEASE SAVEPOINT {self.SAVEPOINT}"
-        elif query == dbmod.ROLLBACK:
+        elif self._nested and query == dbmod.ROLLBACK:
             query = f"ROLLBACK TO SAVEPOINT {self.SAVEPOINT}; RELEASE SAVEPOINT {self.SAVEPOINT}"
         status: str = await self._conn.execute(query, *args)
         return status

@@ -23,7 +23,7 @@ from gateway.bodies import BodyTooLarge, read_body
 from gateway.db import TenantSession
 from gateway.errors import BadUserInput, ClientError, ErrorCode, Forbidden, Unauthenticated
 from gateway.graphql_errors import internal_error_message
-from gateway.ids import decode_id
+from gateway.ids import uuid_or_global_id
 from gateway.logs import request_id_var
 from gateway.responses import error_response, unauthenticated_response
 
@@ -89,11 +89,7 @@ async def tenant_session(request: Request, tenant_id: UUID) -> AsyncIterator[Ten
 def parse_id(raw: str, argument: str = "id") -> UUID:
     """A plain UUID, or the GraphQL API's global id of the same object."""
     try:
-        return UUID(raw)
-    except ValueError:
-        pass
-    try:
-        return decode_id(raw)[1]
+        return uuid_or_global_id(raw)
     except BadUserInput:
         raise BadUserInput(f"{raw[:100]!r} is not an id (a UUID or a global id)", argument=argument) from None
 
